@@ -56,7 +56,7 @@ bench: setup
 
 ## README.md from nbs/index.ipynb (quarto-free)
 readme: setup
-	$(BIN)/jupyter nbconvert --to markdown nbs/index.ipynb --output-dir . --output README
+	$(BIN)/jupyter nbconvert --execute --to markdown nbs/index.ipynb --output-dir . --output README
 	
 clean:
 	rm -rf reports _proc

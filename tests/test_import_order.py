@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-REF = Path('/work/shared/lpips-reference')
+REF = Path(os.environ.get('LLIE_SHARED', ROOT.parent/'shared'))/'lpips-reference'
 needs_ref = pytest.mark.skipif(not (REF/'ex_ref.png').exists(), reason=f'{REF} not available')
 
 LPIPS_TAIL = '''
