@@ -2,8 +2,8 @@
 
 One run measures, for every preset, side by side with the plain float32 Keras graph of the same preset:
 inference seconds per 600x400 image (float32 graph, XLA, mixed_bfloat16, bf16+XLA, ONNX Runtime,
-thread settings, and the sub-pixel rewrite of the transposed convolution), training seconds per step
-(float32, mixed_bfloat16, XLA, bf16+XLA, sub-pixel rewrite), input-pipeline images per second and
+thread settings, and `_fix`: two proposed llie/model.py changes that keep the architecture and weights),
+training seconds per step (float32, mixed_bfloat16, XLA, bf16+XLA, `_fix`), input-pipeline images per second and
 whether training waits on data, peak resident memory per subprocess, achieved GFLOP/s against this
 machine's matmul ceiling, and a numerical guard on a real LOL image.
 
@@ -24,8 +24,8 @@ if str(ROOT) not in sys.path: sys.path.insert(0, str(ROOT))
 from llie.core import atomic_path, atomic_write, env_info, shared_dir, save_json  # light: no TensorFlow
 
 ALL_PRESETS = ['nano', 'tiny', 'small', 'base', 'paper']
-INFER_VARIANTS = ['f32', 'xla', 'bf16', 'bf16_xla', 'onnx', 'f32_tconv_split4', 'bf16_tconv_split4']
-TRAIN_VARIANTS = ['f32', 'xla', 'bf16', 'bf16_xla', 'f32_tconv_split4']
+INFER_VARIANTS = ['f32', 'xla', 'bf16', 'bf16_xla', 'onnx', 'f32_fix', 'bf16_fix']
+TRAIN_VARIANTS = ['f32', 'xla', 'bf16', 'bf16_xla', 'f32_fix', 'bf16_xla_fix']
 TOL_F32, TOL_BF16 = 1e-4, 2e-2
 OPS_FIELDS = ['preset', 'mode', 'op', 'f32_s', 'bf16_s', 'bf16_over_f32', 'nodes', 'load1']
 FIELDS = ['preset', 'variant', 'measure', 'value', 'unit', 'median', 'min', 'max', 'n', 'speedup_vs_f32',
@@ -49,16 +49,25 @@ def _sync(out):
     return flat[0] if len(flat) == 1 else flat
 
 def _round_robin(fns:dict, repeats:int, warmup:int)->tuple:
-    "Warm up every callable, then time them in interleaved rounds (load drift hits all variants alike)."
-    first, outs, times = {}, {}, {k: [] for k in fns}
-    for k, f in fns.items():
-        t = time.perf_counter(); outs[k] = _sync(f())
-        first[k] = time.perf_counter() - t
-        for _ in range(warmup - 1): _sync(f())
+    """Warm up every callable, then time them in interleaved rounds (load drift hits all variants alike).
+    A variant that fails in its warm-up is dropped; its error message is returned instead."""
+    first, outs, errors = {}, {}, {}
+    for k, f in list(fns.items()):
+        try:
+            t = time.perf_counter(); outs[k] = _sync(f())
+            first[k] = time.perf_counter() - t
+            for _ in range(warmup - 1): _sync(f())
+        except Exception as e:
+            errors[k] = f'{type(e).__name__}: {str(e).strip().splitlines()[0][:400]}'
+            print(f'variant {k} failed: {e}', file=sys.stderr, flush=True)
+    fns = {k: f for k, f in fns.items() if k not in errors}; times = {k: [] for k in fns}
     for _ in range(repeats):
         for k, f in fns.items():
             t = time.perf_counter(); _sync(f()); times[k].append(time.perf_counter() - t)
-    return times, first, outs
+    return times, first, outs, errors
+
+def _error_rows(errors:dict, measure:str)->list:
+    return [dict(variant=k, measure='error', value=measure, note=msg) for k, msg in errors.items()]
 
 def split4_tconv_class():
     """`Conv2DTranspose` computing a 3x3, stride-2, 'same', undilated transposed convolution as four small
@@ -89,21 +98,36 @@ def split4_tconv_class():
             return self.activation(y) if self.activation is not None else y
     return Conv2DTranspose
 
+def float32_resize_class():
+    """`BilinearUp2x` resizing in float32 explicitly (then casting back): bit-identical in float32; under
+    mixed_bfloat16 it avoids TensorFlow's bf16 ResizeBilinearGrad, which breaks XLA-compiled training."""
+    import tensorflow as tf, keras
+    import llie.model as lm
+
+    @keras.saving.register_keras_serializable('llie_bench')
+    class BilinearUp2x(lm.BilinearUp2x):
+        def call(self, x):
+            s = tf.shape(x)
+            return tf.cast(tf.image.resize(tf.cast(x, tf.float32), [2 * s[1], 2 * s[2]], method='bilinear'), x.dtype)
+    return BilinearUp2x
+
 @contextlib.contextmanager
-def _patched_tconv():
-    "Build models whose `keras.layers.Conv2DTranspose` is the split-4 version."
+def _patched_model():
+    "Build models with the two proposed llie/model.py changes (split-4 transposed conv, float32 resize)."
     import keras
-    orig = keras.layers.Conv2DTranspose; keras.layers.Conv2DTranspose = split4_tconv_class()
+    import llie.model as lm
+    orig = keras.layers.Conv2DTranspose, lm.BilinearUp2x
+    keras.layers.Conv2DTranspose, lm.BilinearUp2x = split4_tconv_class(), float32_resize_class()
     try: yield
-    finally: keras.layers.Conv2DTranspose = orig
+    finally: keras.layers.Conv2DTranspose, lm.BilinearUp2x = orig
 
 def _build(preset:str, variant:str, weights:list):
-    "A model of `preset` for `variant` (its precision and tconv implementation) holding `weights`."
+    "A model of `preset` for `variant` (precision; `_fix`: the proposed model.py changes) holding `weights`."
     import keras
     from llie.model import build_mirnet, set_precision
     set_precision('mixed_bfloat16' if variant.startswith('bf16') else 'float32')
     try:
-        with (_patched_tconv() if 'tconv_split4' in variant else contextlib.nullcontext()):
+        with (_patched_model() if variant.endswith('_fix') else contextlib.nullcontext()):
             m = build_mirnet(preset)
     finally: set_precision('float32')
     m.set_weights(weights)
@@ -157,7 +181,8 @@ def w_ceiling(a)->list:
     for name, dt in [('f32', tf.float32), ('bf16', tf.bfloat16)]:
         x = tf.cast(tf.random.stateless_normal([n, n], [0, 1]), dt); y = tf.cast(tf.random.stateless_normal([n, n], [0, 2]), dt)
         f = tf.function(lambda x, y: tf.linalg.matmul(x, y))
-        ts, _, _ = _round_robin({name: lambda: f(x, y)}, max(3, a.repeats), 1)
+        ts, _, _, err = _round_robin({name: lambda: f(x, y)}, max(3, a.repeats), 1)
+        if err: rows += _error_rows(err, 'matmul_gflops'); continue
         ts = ts[name]; gf = 2 * n**3 / min(ts) / 1e9
         rows.append(dict(preset='machine', variant=f'{name}_{a.tag}', measure='matmul_gflops', value=gf, unit='GFLOP/s',
                          **_stats(ts), gflops=gf, note=f'{n}x{n} tf.linalg.matmul, best of {len(ts)}'))
@@ -184,11 +209,12 @@ def w_infer(a)->list:
         rows.append(dict(variant='onnx', measure='export_s', value=time.perf_counter() - t, unit='s', note='tf2onnx via llie.export.export_onnx'))
         sess = onnx_session(p); iname = sess.get_inputs()[0].name; xn = low[None]
         fns['onnx'] = lambda: sess.run(None, {iname: xn})[0]
-    times, first, outs = _round_robin(fns, a.repeats, a.warmup)
+    times, first, outs, err = _round_robin(fns, a.repeats, a.warmup)
+    rows += _error_rows(err, 'infer_s')
     ref = outs.get('f32')
     if ref is None: ref = _sync(m32(x, training=False))
     np.save(tmp/f'{a.preset}.ref.npy', ref)
-    for v in fns:
+    for v in times:
         diff = float(np.max(np.abs(outs[v].astype(np.float32) - ref))) if v != 'f32' else 0.0
         rows.append(dict(variant=v, measure='infer_s', value=_median(times[v]), unit='s/image', **_stats(times[v]),
                          flops=flops, max_abs_diff=diff, note=f'{low.shape[1]}x{low.shape[0]} {Path(name).name}'))
@@ -205,9 +231,9 @@ def w_train(a)->list:
     models = {v: _compile(_build(a.preset, v, w), 'xla' in v) for v in a.variants}
     flops = 3 * count_flops(models[next(iter(models))], (a.crop, a.crop)) * a.batch  # forward + ~2x backward
     fns = {v: (lambda m=m: m.train_on_batch(xb, yb)) for v, m in models.items()}
-    times, first, outs = _round_robin(fns, a.repeats, max(a.warmup, 2))
-    rows = []
-    for v in fns:
+    times, first, outs, err = _round_robin(fns, a.repeats, max(a.warmup, 2))
+    rows = _error_rows(err, 'train_step_s')
+    for v in times:
         rows.append(dict(variant=v, measure='train_step_s', value=_median(times[v]), unit='s/step', **_stats(times[v]), flops=flops,
                          note=f'{a.batch}x{a.crop}x{a.crop}, Adam, Charbonnier; FLOPs = 3 x forward (estimate)'))
         rows.append(dict(variant=v, measure='train_first_call_s', value=first[v], unit='s', note='trace/compile + first step'))
@@ -234,7 +260,8 @@ def w_data(a)->list:
     def fed():
         t = time.perf_counter(); x, y = next(it); waits.append(time.perf_counter() - t)
         return m.train_on_batch(x, y)
-    times, _, _ = _round_robin({'f32_const': lambda: m.train_on_batch(xb, yb), 'f32_data': fed}, a.repeats, 2)
+    times, _, _, err = _round_robin({'f32_const': lambda: m.train_on_batch(xb, yb), 'f32_data': fed}, a.repeats, 2)
+    if err: return rows + _error_rows(err, 'train_step_s') + [dict(variant='data_worker', measure='peak_rss_mb', value=_rss_mb(), unit='MiB')]
     c, d = _median(times['f32_const']), _median(times['f32_data'])
     rows += [dict(variant='f32_const', measure='train_step_s', value=c, unit='s/step', **_stats(times['f32_const']), note='constant in-memory batch, same process'),
              dict(variant='f32_data', measure='train_step_s', value=d, unit='s/step', **_stats(times['f32_data']), note='batch from train_dataset (next() included)'),
@@ -251,7 +278,8 @@ def w_threads(a)->list:
     m = _build(a.preset, 'f32', w); f = tf.function(lambda x: m(x, training=False))
     mt = _compile(_build(a.preset, 'f32', w), False); xb, yb = _const_batch(low, high, a.batch, a.crop)
     v = f'threads_{a.intra}x{a.inter}'
-    times, first, outs = _round_robin({'i': lambda: f(x), 't': lambda: mt.train_on_batch(xb, yb)}, a.repeats, a.warmup)
+    times, first, outs, err = _round_robin({'i': lambda: f(x), 't': lambda: mt.train_on_batch(xb, yb)}, a.repeats, a.warmup)
+    if err: raise RuntimeError(err)
     refp = tmp/f'{a.preset}.ref.npy'
     diff = float(np.max(np.abs(outs['i'] - np.load(refp)))) if refp.exists() else None
     return [dict(variant=v, measure='infer_s', value=_median(times['i']), unit='s/image', **_stats(times['i']), flops=count_flops(m, low.shape[:2]),
@@ -370,8 +398,8 @@ def table(rows:list)->str:
         out.append(f'WARNING: 1-minute load average reached {max(loads):.1f} on {os.cpu_count()} cores during the run: timings are contended.')
     bad = [f"{r['preset']}/{r['variant']}" for r in rows if r.get('guard') == 'VIOLATION']
     out.append('numerical guard violations: ' + (', '.join(bad) if bad else 'none'))
-    errs = [f"{r['preset']}/{r['worker']}" for r in rows if r['measure'] == 'error']
-    if errs: out.append('FAILED workers: ' + ', '.join(errs))
+    errs = [f"{r['preset']}/{r['variant']} ({r['worker']}): {str(r.get('note', ''))[:160]}" for r in rows if r['measure'] == 'error']
+    if errs: out.append('FAILED (see the CSV and logs/):\n  ' + '\n  '.join(errs))
     return '\n'.join(out)
 
 def _write(rows:list, out:Path, fields=FIELDS):
@@ -407,6 +435,7 @@ def main(argv=None):
     for v in iv + tv:
         if v not in INFER_VARIANTS + TRAIN_VARIANTS: raise SystemExit(f'unknown variant {v!r}')
     skip = set(a.skip.split(',')) - {''}
+    mm = ['--matmul-n', '2048' if a.quick else '4096']
     common = ['--data', a.data, '--repeats', str(a.repeats), '--warmup', '1' if a.quick else '2', '--batch', str(a.batch), '--crop', str(a.crop)]
     env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'PYTHONWARNINGS': 'ignore'}
     rows, t0 = [], time.time()
@@ -432,7 +461,7 @@ def main(argv=None):
         rows.extend(new); _write(_post([dict(r) for r in rows if 'measure' in r]), out)
 
     with tempfile.TemporaryDirectory(prefix='llie-bench-') as tmp:
-        if 'ceiling' not in skip: run('ceiling', extra=['--tag', 'start'], name='ceiling-start')
+        if 'ceiling' not in skip: run('ceiling', extra=['--tag', 'start', *mm], name='ceiling-start')
         for ps in presets:
             if 'infer' not in skip: run('infer', ps, ['--variants', ','.join(iv)])
             if 'train' not in skip: run('train', ps, ['--variants', ','.join(tv)])
@@ -440,7 +469,7 @@ def main(argv=None):
             if 'threads' not in skip:
                 for i, j in threads: run('threads', ps, ['--intra', str(i), '--inter', str(j)], name=f'threads-{ps}-{i}x{j}')
             if a.profile_ops: run('ops', ps)
-        if 'ceiling' not in skip: run('ceiling', extra=['--tag', 'end'], name='ceiling-end')
+        if 'ceiling' not in skip: run('ceiling', extra=['--tag', 'end', *mm], name='ceiling-end')
     ops = [r for r in rows if 'op' in r and 'measure' not in r]
     rows = _post([r for r in rows if 'measure' in r])
     _write(rows, out)

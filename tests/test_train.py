@@ -6,6 +6,8 @@ Every training runs in a child process (`tests/train_child.py`), with the CPU sp
 (possible only before TensorFlow initialises) so that all runs share one setting. Each child spends most of its
 time tracing the training graph, so the module fixture starts the four independent trainings at once, kills two
 of them at known points (the child blocks after a given batch and says so) and restarts them at once.
+That is still about five minutes of CPU (six TensorFlow processes), so the module is marked `slow`:
+run it with `pytest --runslow tests/test_train.py` (see conftest.py).
 """
 import csv, json, os, signal, subprocess, sys, time
 from pathlib import Path
@@ -16,6 +18,7 @@ HERE = Path(__file__).resolve().parent
 ENV = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '3', 'PYTHONUNBUFFERED': '1'}
 TIMEOUT = 1500  # seconds per child: tracing MIRNet's training graph costs ~30 s of CPU, slower on a busy machine
 EPOCHS, STEPS = 4, 6
+pytestmark = pytest.mark.slow
 SETTINGS = dict(preset='nano', epochs=EPOCHS, steps_per_epoch=STEPS, batch_size=2, crop_size=32, seed=0,
                 verbose=True, val_fraction=0.25, test_fraction=0.0)   # 8 pairs: 6 to train on, 2 to validate
 
@@ -155,6 +158,17 @@ def test_sigkill_mid_epoch_resumes(runs):
     print(f"\nresumed: final val_psnr {h[-1]['val_psnr']:.4f} dB, uninterrupted {ref[-1]['val_psnr']:.4f} dB "
           f"(diff {dpsnr:+.4f}); max |weight diff| {dw:.2e}")
     assert abs(dpsnr) < 0.5
+
+
+def test_resume_continues_the_data_stream(runs):
+    """The resumed epochs train on the crops the uninterrupted run used in those epochs (not those of the first
+    epochs again), so a resumed run ends with the uninterrupted run's weights, as a restart from scratch does."""
+    d, kids, _ = runs
+    kids['mid-restart'].finish(); kids['ref'].finish()
+    h, ref = history(d/'mid'), history(d/'ref')
+    assert [r['loss'] for r in h] == pytest.approx([r['loss'] for r in ref], rel=1e-5), \
+        'the resumed epochs saw other crops than the uninterrupted run: the training data stream restarted from its beginning'
+    assert max_diff(weights(d/'mid'), weights(d/'ref')) < 1e-5
 
 
 def test_sigkill_in_first_epoch_restarts_from_scratch(runs):
