@@ -46,9 +46,11 @@ test-py:
 test-smoke:
 	$(PY) -m llie.pipeline --profile smoke --run-name ci-smoke --reports $${TMPDIR:-/tmp}/llie-reports
 
-## Slow notebook cells (flag `slow`): bigger checks such as the paper preset's FLOPs and ONNX speed
+## Slow checks: notebook cells flagged `slow` (large-image tiling, full export, ONNX speed) and slow pytest tests
+## (SIGKILL-and-resume training, MirroredStrategy on two logical CPUs vs one device)
 test-slow: setup
 	$(BIN)/nbdev_test --n_workers 1 --flags slow --timing
+	$(BIN)/pytest -q --runslow -m slow tests
 
 ## Benchmarks of every preset (inference, training step, input pipeline, memory, GFLOP/s)
 bench: setup

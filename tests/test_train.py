@@ -77,7 +77,7 @@ class Child:
     def __init__(self, d: Path, name: str, runs: list, pause_at=None):
         self.name, self.log, spec = name, d/f'{name}.log', d/f'{name}.json'
         spec.write_text(json.dumps({'logical_cpus': 2, 'pause_at': pause_at, 'runs': runs}))
-        self.t0, self.seconds = time.monotonic(), None
+        self.t0, self.wall0, self.seconds = time.monotonic(), time.time(), None
         with open(self.log, 'w') as f:
             self.p = subprocess.Popen([sys.executable, str(HERE/'train_child.py'), str(spec)], stdout=f,
                                       stderr=subprocess.STDOUT, env=ENV, cwd=HERE.parent)
@@ -95,7 +95,7 @@ class Child:
         try: rc = self.p.wait(max(1, TIMEOUT - (time.monotonic() - self.t0)))
         except subprocess.TimeoutExpired:
             self.p.kill(); self.p.wait(); pytest.fail(f'{self.name} still running after {TIMEOUT} s:\n{self.tail()}')
-        if self.seconds is None: self.seconds = time.monotonic() - self.t0
+        self.seconds = self.log.stat().st_mtime - self.wall0   # until its last output line
         assert rc == 0, f'{self.name} failed (exit {rc}):\n{self.tail()}'
 
 
