@@ -277,7 +277,7 @@ def w_threads(a)->list:
     low, high, name = _real_image(a.data); x = tf.constant(low[None])
     m = _build(a.preset, 'f32', w); f = tf.function(lambda x: m(x, training=False))
     mt = _compile(_build(a.preset, 'f32', w), False); xb, yb = _const_batch(low, high, a.batch, a.crop)
-    v = f'threads_{a.intra}x{a.inter}'
+    v = f'threads_{a.intra}x{a.inter}' if a.intra or a.inter else 'threads_default'
     times, first, outs, err = _round_robin({'i': lambda: f(x), 't': lambda: mt.train_on_batch(xb, yb)}, a.repeats, a.warmup)
     if err: raise RuntimeError(err)
     refp = tmp/f'{a.preset}.ref.npy'
@@ -350,10 +350,11 @@ def _post(rows:list)->list:
     ceil = {}
     for r in rows:
         if r.get('measure') == 'matmul_gflops': k = r['variant'].split('_')[0]; ceil[k] = max(ceil.get(k, 0), r['value'])
-    base = {(r['preset'], r['variant'], r['measure']): r['value'] for r in rows if r['variant'] in ('f32', 'f32_const')}
-    for r in rows:
-        if r['measure'] in ('infer_s', 'train_step_s'):  # f32_data is compared with f32_const (same process), the rest with f32
-            b = base.get((r['preset'], 'f32_const' if r['variant'] == 'f32_data' else 'f32', r['measure']))
+    base = {(r['preset'], r['variant'], r['measure']): r['value'] for r in rows if r['variant'] in ('f32', 'f32_const', 'threads_default')}
+    for r in rows:  # f32_data is compared with f32_const (same process), threads_IxJ with threads_default (a process alike), the rest with f32
+        if r['measure'] in ('infer_s', 'train_step_s'):
+            ref = 'f32_const' if r['variant'] == 'f32_data' else 'threads_default' if r['variant'].startswith('threads_') else 'f32'
+            b = base.get((r['preset'], ref, r['measure']))
             if b: r['speedup_vs_f32'] = b / r['value']
             fl = r.pop('flops', None)
             if fl:
@@ -430,6 +431,7 @@ def main(argv=None):
     if not Path(a.data).exists(): raise SystemExit(f'{a.data}: dataset not found (pass --data)')
     out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True); logs = out.parent/'logs'; logs.mkdir(exist_ok=True)
     threads = [tuple(int(x) for x in s.split(':')) for s in (a.threads or ('2:1' if a.quick else '1:1,2:1,1:2')).split(',') if s]
+    threads = [(0, 0)] + [t for t in threads if t != (0, 0)]  # TensorFlow's defaults first: the threads baseline
     iv = ['f32'] + [v for v in a.infer_variants.split(',') if v and v != 'f32']
     tv = ['f32'] + [v for v in a.train_variants.split(',') if v and v != 'f32']
     for v in iv + tv:
@@ -439,6 +441,7 @@ def main(argv=None):
     common = ['--data', a.data, '--repeats', str(a.repeats), '--warmup', '1' if a.quick else '2', '--batch', str(a.batch), '--crop', str(a.crop)]
     env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'PYTHONWARNINGS': 'ignore'}
     rows, t0 = [], time.time()
+    out.with_name(out.stem + '_ops.csv').unlink(missing_ok=True)  # no stale op profile from an earlier run
     info = {**env_info(), 'args': vars(a), 'loadavg_start': os.getloadavg(), 'cpu_flags': _cpu_flags(), 'started': time.strftime('%Y-%m-%d %H:%M:%S')}
     save_json(info, out.with_suffix('.json'))
 
@@ -467,7 +470,7 @@ def main(argv=None):
             if 'train' not in skip: run('train', ps, ['--variants', ','.join(tv)])
             if 'data' not in skip: run('data', ps, ['--batches', '10' if a.quick else '50'])
             if 'threads' not in skip:
-                for i, j in threads: run('threads', ps, ['--intra', str(i), '--inter', str(j)], name=f'threads-{ps}-{i}x{j}')
+                for i, j in threads: run('threads', ps, ['--intra', str(i), '--inter', str(j)], name=f'threads-{ps}-{i}x{j}' if i or j else f'threads-{ps}-default')
             if a.profile_ops: run('ops', ps)
         if 'ceiling' not in skip: run('ceiling', extra=['--tag', 'end', *mm], name='ceiling-end')
     ops = [r for r in rows if 'op' in r and 'measure' not in r]
