@@ -71,9 +71,9 @@ def _error_rows(errors:dict, measure:str)->list:
 
 def split4_tconv_class():
     """`Conv2DTranspose` computing a 3x3, stride-2, 'same', undilated transposed convolution as four small
-    ordinary convolutions (1x1, 1x2, 2x1, 2x2: exactly the 9 taps) interleaved by `depth_to_space`.
-    Same kernel variable, shape and class name (so `.weights.h5` paths are unchanged); any other
-    configuration falls back to Keras' implementation."""
+    ordinary convolutions (1x1, 1x2, 2x1, 2x2: exactly the 9 taps) interleaved by `depth_to_space`, when not
+    training (its gradient is slower than Conv2DTranspose's at training crops). Same kernel variable, shape
+    and class name (so `.weights.h5` paths are unchanged); other configurations use Keras' implementation."""
     import tensorflow as tf, keras
     from keras import ops
 
@@ -83,8 +83,8 @@ def split4_tconv_class():
             return (tuple(self.kernel_size) == (3, 3) and tuple(self.strides) == (2, 2) and self.padding == 'same'
                     and tuple(self.dilation_rate) == (1, 1) and self.data_format == 'channels_last'
                     and self.output_padding is None)
-        def call(self, x):
-            if not self._fast(): return super().call(x)
+        def call(self, x, training=None):
+            if training or not self._fast(): return super().call(x)
             k = tf.transpose(ops.cast(self.kernel, x.dtype), [0, 1, 3, 2])  # (3, 3, in, out)
             # output pixel (2i+a, 2j+b) sees input rows {i-1: tap 2, i: tap 0} if a == 0 else {i: tap 1}; columns alike
             xt = tf.pad(x, [[0, 0], [1, 0], [0, 0], [0, 0]]); xl = tf.pad(x, [[0, 0], [0, 0], [1, 0], [0, 0]])
