@@ -353,7 +353,7 @@ def _post(rows:list)->list:
     base = {(r['preset'], r['variant'], r['measure']): r['value'] for r in rows if r['variant'] in ('f32', 'f32_const', 'threads_default')}
     for r in rows:  # f32_data is compared with f32_const (same process), threads_IxJ with threads_default (a process alike), the rest with f32
         if r['measure'] in ('infer_s', 'train_step_s'):
-            ref = 'f32_const' if r['variant'] == 'f32_data' else 'threads_default' if r['variant'].startswith('threads_') else 'f32'
+            ref = {'f32_data': 'f32_const', 'f32_const': 'f32_const'}.get(r['variant'], 'threads_default' if r['variant'].startswith('threads_') else 'f32')
             b = base.get((r['preset'], ref, r['measure']))
             if b: r['speedup_vs_f32'] = b / r['value']
             fl = r.pop('flops', None)
