@@ -89,10 +89,8 @@ def skff(c, height=3, reduction=8):
         return select([*xs, *[fc(z) for fc in fcs]])
     return f
 
-def residual_down(c):
-    "Residual down-sampling module: halves resolution, doubles channels."
-    top = [_conv(c, 1), _prelu(), _conv(c, 3), _prelu(), BlurPool(), _conv(2 * c, 1)]
-    bot = [BlurPool(), _conv(2 * c, 1)]
+def _two_branch(top, bot):
+    "Apply two chains of layers to the same input and add their outputs."
     def f(x):
         t, b = x, x
         for l in top: t = l(t)
@@ -100,16 +98,17 @@ def residual_down(c):
         return layers.Add()([t, b])
     return f
 
+def residual_down(c):
+    "Residual down-sampling module: halves resolution, doubles channels."
+    top = [_conv(c, 1), _prelu(), _conv(c, 3), _prelu(), BlurPool(), _conv(2 * c, 1)]
+    bot = [BlurPool(), _conv(2 * c, 1)]
+    return _two_branch(top, bot)
+
 def residual_up(c):
     "Residual up-sampling module: doubles resolution (transposed conv and bilinear branches), halves channels."
     top = [_conv(c, 1), _prelu(), layers.Conv2DTranspose(c, 3, strides=2, padding='same', use_bias=False), _prelu(), _conv(c // 2, 1)]
     bot = [BilinearUp2x(), _conv(c // 2, 1)]
-    def f(x):
-        t, b = x, x
-        for l in top: t = l(t)
-        for l in bot: b = l(b)
-        return layers.Add()([t, b])
-    return f
+    return _two_branch(top, bot)
 
 def resample(c, scale, direction):
     "A chain of residual down- or up-sampling modules changing resolution by `scale` (a power of 2)."
