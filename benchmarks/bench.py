@@ -2,7 +2,8 @@
 
 One run measures, for every preset, side by side with the plain float32 Keras graph of the same preset:
 inference seconds per 600x400 image (float32 graph, XLA, mixed_bfloat16, bf16+XLA, ONNX Runtime,
-thread settings, and `_fix`: two proposed llie/model.py changes that keep the architecture and weights),
+thread settings, and `_fix`: llie's model as shipped, whose transposed convolutions run as four small convolutions
+at inference, same architecture and weights; every other variant is built as the plain Keras graph),
 training seconds per step (float32, mixed_bfloat16, XLA, bf16+XLA, `_fix`), input-pipeline images per second and
 whether training waits on data, peak resident memory per subprocess, achieved GFLOP/s against this
 machine's matmul ceiling, and a numerical guard on a real LOL image.
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path: sys.path.insert(0, str(ROOT))
 from llie.core import atomic_path, atomic_write, env_info, shared_dir, save_json  # light: no TensorFlow
 
-ALL_PRESETS = ['nano', 'tiny', 'small', 'base', 'paper']
+ALL_PRESETS = ['nano', 'fast', 'tiny', 'small', 'base', 'paper']
 INFER_VARIANTS = ['f32', 'xla', 'bf16', 'bf16_xla', 'onnx', 'f32_fix', 'bf16_fix']
 TRAIN_VARIANTS = ['f32', 'xla', 'bf16', 'bf16_xla', 'f32_fix', 'bf16_xla_fix']
 TOL_F32, TOL_BF16 = 1e-4, 2e-2
@@ -69,65 +70,23 @@ def _round_robin(fns:dict, repeats:int, warmup:int)->tuple:
 def _error_rows(errors:dict, measure:str)->list:
     return [dict(variant=k, measure='error', value=measure, note=msg) for k, msg in errors.items()]
 
-def split4_tconv_class():
-    """`Conv2DTranspose` computing a 3x3, stride-2, 'same', undilated transposed convolution as four small
-    ordinary convolutions (1x1, 1x2, 2x1, 2x2: exactly the 9 taps) interleaved by `depth_to_space`, when not
-    training (its gradient is slower than Conv2DTranspose's at training crops). Same kernel variable, shape
-    and class name (so `.weights.h5` paths are unchanged); other configurations use Keras' implementation."""
-    import tensorflow as tf, keras
-    from keras import ops
-
-    @keras.saving.register_keras_serializable('llie_bench')
-    class Conv2DTranspose(keras.layers.Conv2DTranspose):
-        def _fast(self):
-            return (tuple(self.kernel_size) == (3, 3) and tuple(self.strides) == (2, 2) and self.padding == 'same'
-                    and tuple(self.dilation_rate) == (1, 1) and self.data_format == 'channels_last'
-                    and self.output_padding is None)
-        def call(self, x, training=None):
-            if training or not self._fast(): return super().call(x)
-            k = tf.transpose(ops.cast(self.kernel, x.dtype), [0, 1, 3, 2])  # (3, 3, in, out)
-            # output pixel (2i+a, 2j+b) sees input rows {i-1: tap 2, i: tap 0} if a == 0 else {i: tap 1}; columns alike
-            xt = tf.pad(x, [[0, 0], [1, 0], [0, 0], [0, 0]]); xl = tf.pad(x, [[0, 0], [0, 0], [1, 0], [0, 0]])
-            xtl = tf.pad(x, [[0, 0], [1, 0], [1, 0], [0, 0]])
-            y00 = tf.nn.conv2d(xtl, tf.stack([tf.stack([k[2, 2], k[2, 0]]), tf.stack([k[0, 2], k[0, 0]])]), 1, 'VALID')
-            y01 = tf.nn.conv2d(xt, tf.stack([k[2, 1], k[0, 1]])[:, None], 1, 'VALID')
-            y10 = tf.nn.conv2d(xl, tf.stack([k[1, 2], k[1, 0]])[None], 1, 'VALID')
-            y11 = tf.nn.conv2d(x, k[1:2, 1:2], 1, 'VALID')
-            y = tf.nn.depth_to_space(tf.concat([y00, y01, y10, y11], -1), 2)
-            if self.use_bias: y = y + ops.cast(self.bias, y.dtype)
-            return self.activation(y) if self.activation is not None else y
-    return Conv2DTranspose
-
-def float32_resize_class():
-    """`BilinearUp2x` resizing in float32 explicitly (then casting back): bit-identical in float32; under
-    mixed_bfloat16 it avoids TensorFlow's bf16 ResizeBilinearGrad, which breaks XLA-compiled training."""
-    import tensorflow as tf, keras
-    import llie.model as lm
-
-    @keras.saving.register_keras_serializable('llie_bench')
-    class BilinearUp2x(lm.BilinearUp2x):
-        def call(self, x):
-            s = tf.shape(x)
-            return tf.cast(tf.image.resize(tf.cast(x, tf.float32), [2 * s[1], 2 * s[2]], method='bilinear'), x.dtype)
-    return BilinearUp2x
-
 @contextlib.contextmanager
-def _patched_model():
-    "Build models with the two proposed llie/model.py changes (split-4 transposed conv, float32 resize)."
-    import keras
+def _plain_model():
+    """Build models as the plain Keras graph: Keras' own transposed convolution instead of llie's split-4 inference
+    form (`llie.model.Conv2DTranspose`). The baseline of every ratio; `_fix` variants are llie's model as shipped."""
     import llie.model as lm
-    orig = keras.layers.Conv2DTranspose, lm.BilinearUp2x
-    keras.layers.Conv2DTranspose, lm.BilinearUp2x = split4_tconv_class(), float32_resize_class()
+    orig = lm.Conv2DTranspose.split4_default
+    lm.Conv2DTranspose.split4_default = False
     try: yield
-    finally: keras.layers.Conv2DTranspose, lm.BilinearUp2x = orig
+    finally: lm.Conv2DTranspose.split4_default = orig
 
 def _build(preset:str, variant:str, weights:list):
-    "A model of `preset` for `variant` (precision; `_fix`: the proposed model.py changes) holding `weights`."
+    "A model of `preset` for `variant` (precision; `_fix`: llie's model as shipped, else the plain Keras graph) holding `weights`."
     import keras
     from llie.model import build_mirnet, set_precision
     set_precision('mixed_bfloat16' if variant.startswith('bf16') else 'float32')
     try:
-        with (_patched_model() if variant.endswith('_fix') else contextlib.nullcontext()):
+        with (contextlib.nullcontext() if variant.endswith('_fix') else _plain_model()):
             m = build_mirnet(preset)
     finally: set_precision('float32')
     m.set_weights(weights)
@@ -410,7 +369,7 @@ def _write(rows:list, out:Path, fields=FIELDS):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--presets', default='nano,tiny,small,base,paper', help='comma-separated presets (nano,tiny,small,base,paper)')
+    p.add_argument('--presets', default=','.join(ALL_PRESETS), help='comma-separated presets (' + ','.join(ALL_PRESETS) + ')')
     p.add_argument('--repeats', type=int, default=5, help='timed repeats per measurement (median reported), after warm-up')
     p.add_argument('--quick', action='store_true', help='short warm-up, 10 pipeline batches, one thread setting (checks the script works)')
     p.add_argument('--out', default=str(ROOT/'benchmarks/results/bench.csv'), help='CSV to write (a .json, .md and logs/ go beside it)')

@@ -56,20 +56,19 @@ _AUTO_TILE = 512     # into tiles of this size; wider models tile sooner (activa
 def auto_tile(model, # a MIRNet
               h:int, w:int, # image height and width
              )->int|None:
-    "The tile size `tile='auto'` uses: 512 above 2.5 MP x 16 / n_feat pixels (tiny: 2.5 MP, paper: 0.625 MP), else None."
-    n_feat = getattr(model, 'llie_config', {}).get('n_feat', 64)
-    return _AUTO_TILE if h * w > _AUTO_PIXELS * 16 / n_feat else None
+    "The tile size `tile='auto'` uses: 512 above 2.5 MP x 16 / width pixels (tiny: 2.5 MP, fast: 10 MP, paper: 0.625 MP), else None."
+    cfg = getattr(model, 'llie_config', {})
+    width = cfg.get('n_feat', 64) / cfg.get('unshuffle', 1) ** 2 # channels per input pixel of the full-resolution stream
+    return _AUTO_TILE if h * w > _AUTO_PIXELS * 16 / width else None
 
 def _forward(model):
-    "A compiled forward pass for `model` (eager Keras calls are about twice as slow on CPU)."
-    f = getattr(model, '_llie_forward', None)
-    if f is None:
-        import tensorflow as tf
-        f = tf.function(lambda x: model(x, training=False), reduce_retracing=True, autograph=False)
-        model._llie_forward = f
-    return f
+    "The compiled forward pass of `model` (`llie.model.forward_fn`; imported here so that TensorFlow loads with the model)."
+    from llie.model import forward_fn
+    return forward_fn(model)
 
-def _multiple(model)->int: return 2 ** (getattr(model, 'llie_config', {}).get('height', 3) - 1)
+def _multiple(model)->int:
+    "The multiple the network pads to (`llie.model.pad_multiple`): 4, or 8 for the `fast` preset."
+    return getattr(model, 'llie_config', {}).get('unshuffle', 1) * 2 ** (getattr(model, 'llie_config', {}).get('height', 3) - 1)
 
 def _run(model, x:np.ndarray)->np.ndarray:
     "Network output (float32, not clipped) for one HxWx3 array whose sides are multiples of `_multiple(model)`."
@@ -112,7 +111,7 @@ def check_tile(tile, model=None, overlap:int=32):
 
 def enhance_array(img:np.ndarray, # HxWx3 float image in [0, 1]
                   model, # a MIRNet (e.g. from `get_model`)
-                  tile:int|str|None=None, # tile size (multiple of 4), 'auto' (see `auto_tile`) or None/'none' (whole image)
+                  tile:int|str|None=None, # tile size (a multiple of the model's pad multiple: 4, or 8 for `fast`), 'auto' (see `auto_tile`) or None/'none' (whole image)
                   overlap:int=32, # overlap between neighbouring tiles, in pixels
                  )->np.ndarray: # float32 HxWx3 in [0, 1]
     "Enhance one float image, in overlapping tiles if `tile` says so."

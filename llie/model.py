@@ -12,9 +12,10 @@ from keras import layers, ops
 from .core import LLIEError, atomic_path, save_json
 
 # %% auto #0
-__all__ = ['PRESETS', 'BlurPool', 'BilinearUp2x', 'ChannelPool', 'SelectiveSum', 'channel_attention', 'spatial_attention', 'dau',
-           'skff', 'residual_down', 'residual_up', 'resample', 'msrb', 'rrg', 'PadToMultiple', 'CropLike',
-           'model_config', 'build_mirnet', 'set_precision', 'predict_image', 'save_model', 'meta_path', 'load_model',
+__all__ = ['PRESETS', 'BlurPool', 'BilinearUp2x', 'Conv2DTranspose', 'ChannelPool', 'SelectiveSum', 'channel_attention',
+           'spatial_attention', 'dau', 'skff', 'residual_down', 'residual_up', 'resample', 'msrb', 'rrg',
+           'PadToMultiple', 'CropLike', 'PixelUnshuffle', 'PixelShuffle', 'model_config', 'build_mirnet',
+           'set_precision', 'pad_multiple', 'forward_fn', 'predict_image', 'save_model', 'meta_path', 'load_model',
            'count_flops', 'preset_table']
 
 # %% ../nbs/02_model.ipynb #e4204180
@@ -38,9 +39,34 @@ class BilinearUp2x(layers.Layer):
     "Bilinear x2 up-sampling (half-pixel centres, like PyTorch's align_corners=False) for inputs of unknown size."
     def call(self, x):
         import tensorflow as tf  # keras.layers.UpSampling2D needs static sizes; this works with dynamic ones
-        s = tf.shape(x)
-        return tf.cast(tf.image.resize(x, [2 * s[1], 2 * s[2]], method='bilinear'), x.dtype)
+        s = tf.shape(x) # resize in float32: bf16 resize has a mixed-dtype gradient that breaks XLA-compiled training
+        return tf.cast(tf.image.resize(tf.cast(x, 'float32'), [2 * s[1], 2 * s[2]], method='bilinear'), x.dtype)
     def compute_output_shape(self, s): return (s[0], None if s[1] is None else 2 * s[1], None if s[2] is None else 2 * s[2], s[3])
+
+@keras.saving.register_keras_serializable('llie')
+class Conv2DTranspose(layers.Conv2DTranspose):
+    """Keras' `Conv2DTranspose`, computed at inference as four small convolutions interleaved by depth-to-space.
+    Same kernel, same weights file paths (hence the class name); used for 3x3, stride-2, 'same' layers."""
+    split4_default = True # read when a layer is created; the benchmark turns it off to build the plain Keras graph
+    def __init__(self, *args, **kw): super().__init__(*args, **kw); self.split4 = type(self).split4_default
+    def _split4_ok(self):
+        return (self.split4 and tuple(self.kernel_size) == (3, 3) and tuple(self.strides) == (2, 2) and self.padding == 'same'
+                and tuple(self.dilation_rate) == (1, 1) and self.data_format == 'channels_last' and self.output_padding is None)
+    def call(self, x, training=None):
+        if training or not self._split4_ok(): return super().call(x) # the rewrite's gradient is slower at training crops
+        k = ops.transpose(ops.cast(self.kernel, x.dtype), (0, 1, 3, 2)) # (3, 3, in, out)
+        # output pixel (2i+a, 2j+b) takes input row i-1 (tap 2) and i (tap 0) if a == 0, else row i (tap 1); columns alike
+        pad = lambda t, l: ops.pad(x, [[0, 0], [t, 0], [l, 0], [0, 0]])
+        conv = lambda v, kern: ops.conv(v, kern, strides=1, padding='valid')
+        y00 = conv(pad(1, 1), ops.stack([ops.stack([k[2, 2], k[2, 0]]), ops.stack([k[0, 2], k[0, 0]])]))
+        y01 = conv(pad(1, 0), ops.stack([k[2, 1], k[0, 1]])[:, None])
+        y10 = conv(pad(0, 1), ops.stack([k[1, 2], k[1, 0]])[None])
+        y11 = conv(x, k[1:2, 1:2])
+        b, h, w, c = ops.shape(y11) # interleave: the four outputs are the four pixel phases (depth-to-space)
+        y = ops.reshape(ops.stack([y00, y01, y10, y11], axis=3), (b, h, w, 2, 2, c))
+        y = ops.reshape(ops.transpose(y, (0, 1, 3, 2, 4, 5)), (b, 2 * h, 2 * w, c))
+        if self.use_bias: y = y + ops.cast(self.bias, y.dtype)
+        return self.activation(y) if self.activation is not None else y
 
 @keras.saving.register_keras_serializable('llie')
 class ChannelPool(layers.Layer):
@@ -106,7 +132,7 @@ def residual_down(c):
 
 def residual_up(c):
     "Residual up-sampling module: doubles resolution (transposed conv and bilinear branches), halves channels."
-    top = [_conv(c, 1), _prelu(), layers.Conv2DTranspose(c, 3, strides=2, padding='same', use_bias=False), _prelu(), _conv(c // 2, 1)]
+    top = [_conv(c, 1), _prelu(), Conv2DTranspose(c, 3, strides=2, padding='same', use_bias=False), _prelu(), _conv(c // 2, 1)]
     bot = [BilinearUp2x(), _conv(c // 2, 1)]
     return _two_branch(top, bot)
 
@@ -178,17 +204,41 @@ class CropLike(layers.Layer):
         return x[:, :s[1], :s[2], :]
     def compute_output_shape(self, x_shape, ref_shape): return ref_shape
 
+# %% ../nbs/02_model.ipynb #01d6e53f
+@keras.saving.register_keras_serializable('llie')
+class PixelUnshuffle(layers.Layer):
+    "Space-to-depth: (B, H, W, C) -> (B, H/s, W/s, s*s*C); H and W must be multiples of `factor`."
+    def __init__(self, factor=2, **kw): super().__init__(**kw); self.factor = factor
+    def call(self, x):
+        s, (b, h, w, c) = self.factor, ops.shape(x)
+        x = ops.reshape(x, (b, h // s, s, w // s, s, c))
+        return ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4, 5)), (b, h // s, w // s, s * s * c))
+    def compute_output_shape(self, sh): return (sh[0], None, None, sh[3] * self.factor ** 2)
+    def get_config(self): return {**super().get_config(), 'factor': self.factor}
+
+@keras.saving.register_keras_serializable('llie')
+class PixelShuffle(layers.Layer):
+    "Depth-to-space, the inverse of `PixelUnshuffle`: (B, H, W, s*s*C) -> (B, s*H, s*W, C)."
+    def __init__(self, factor=2, **kw): super().__init__(**kw); self.factor = factor
+    def call(self, x):
+        s, (b, h, w, c) = self.factor, ops.shape(x)
+        x = ops.reshape(x, (b, h, w, s, s, c // (s * s)))
+        return ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4, 5)), (b, h * s, w * s, c // (s * s)))
+    def compute_output_shape(self, sh): return (sh[0], None, None, sh[3] // self.factor ** 2)
+    def get_config(self): return {**super().get_config(), 'factor': self.factor}
+
 # %% ../nbs/02_model.ipynb #88072a73
 PRESETS = {
-    'paper': dict(n_feat=64, n_rrg=3, n_msrb=2, height=3, width=2),
-    'base':  dict(n_feat=32, n_rrg=2, n_msrb=2, height=3, width=2),
-    'small': dict(n_feat=24, n_rrg=1, n_msrb=2, height=3, width=2),
-    'tiny':  dict(n_feat=16, n_rrg=1, n_msrb=2, height=3, width=2),
-    'nano':  dict(n_feat=8,  n_rrg=1, n_msrb=1, height=3, width=2),
+    'paper': dict(n_feat=64, n_rrg=3, n_msrb=2, height=3, width=2, unshuffle=1),
+    'base':  dict(n_feat=32, n_rrg=2, n_msrb=2, height=3, width=2, unshuffle=1),
+    'small': dict(n_feat=24, n_rrg=1, n_msrb=2, height=3, width=2, unshuffle=1),
+    'tiny':  dict(n_feat=16, n_rrg=1, n_msrb=2, height=3, width=2, unshuffle=1),
+    'fast':  dict(n_feat=16, n_rrg=1, n_msrb=2, height=3, width=2, unshuffle=2),
+    'nano':  dict(n_feat=8,  n_rrg=1, n_msrb=1, height=3, width=2, unshuffle=1),
 }
 
 def model_config(preset:str='tiny', # one of `PRESETS`
-                 **overrides, # n_feat, n_rrg, n_msrb, height, width; None keeps the preset's value
+                 **overrides, # n_feat, n_rrg, n_msrb, height, width, unshuffle; None keeps the preset's value
                 )->dict:
     "The architecture settings of a preset with optional overrides."
     if preset not in PRESETS: raise LLIEError(f'unknown preset {preset!r}; choose one of {", ".join(PRESETS)}')
@@ -204,16 +254,20 @@ def build_mirnet(preset:str='tiny', # one of `PRESETS`
                  n_msrb:int|None=None, # multi-scale residual blocks per group
                  height:int|None=None, # number of scales
                  width:int|None=None, # DAU columns per MSRB
+                 unshuffle:int|None=None, # run the body on `unshuffle x unshuffle` pixel blocks folded into channels (1: full resolution)
                  name:str='mirnet', # Keras model name
                 )->keras.Model:
     "Build MIRNet for RGB images in [0, 1] of any size (NHWC); output has the input's shape, float32."
-    cfg = model_config(preset, n_feat=n_feat, n_rrg=n_rrg, n_msrb=n_msrb, height=height, width=width)
+    cfg = model_config(preset, n_feat=n_feat, n_rrg=n_rrg, n_msrb=n_msrb, height=height, width=width, unshuffle=unshuffle)
+    s = cfg.setdefault('unshuffle', 1)
+    if not (isinstance(s, int) and s >= 1): raise LLIEError(f'unshuffle must be a positive integer, not {s!r}')
     inp = keras.Input((None, None, 3), name='low')
-    x = PadToMultiple(2 ** (cfg['height'] - 1), name='pad')(inp)
-    h = _conv(cfg['n_feat'], 3, name='conv_in')(x)
+    x = PadToMultiple(s * 2 ** (cfg['height'] - 1), name='pad')(inp)
+    h = _conv(cfg['n_feat'], 3, name='conv_in')(PixelUnshuffle(s, name='unshuffle')(x) if s > 1 else x)
     for i in range(cfg['n_rrg']):
         h = rrg(cfg['n_feat'], cfg['n_msrb'], cfg['height'], cfg['width'])(h)
-    h = _conv(3, 3, name='conv_out')(h)
+    h = _conv(3 * s * s, 3, name='conv_out')(h)
+    if s > 1: h = PixelShuffle(s, name='shuffle')(h)
     h = layers.Activation('linear', dtype='float32', name='to_float32')(h)
     out = layers.Add(dtype='float32', name='global_residual')([h, layers.Activation('linear', dtype='float32')(x)])
     out = CropLike(dtype='float32', name='crop')(out, inp)
@@ -236,6 +290,24 @@ def set_precision(precision:str='float32' # 'float32', 'mixed_bfloat16', 'mixed_
     keras.mixed_precision.set_global_policy(precision)
     return precision
 
+def pad_multiple(model:keras.Model # a MIRNet built by `build_mirnet`
+                )->int:
+    "The multiple the network pads height and width to: `unshuffle * 2**(height-1)`."
+    cfg = getattr(model, 'llie_config', {})
+    return cfg.get('unshuffle', 1) * 2 ** (cfg.get('height', 3) - 1)
+
+def forward_fn(model:keras.Model # a MIRNet built by `build_mirnet`
+              ):
+    "The model's inference call, compiled once per model with `tf.function` (eager Keras calls are slower on CPU)."
+    f = getattr(model, '_llie_forward', None)
+    if f is None:
+        if keras.backend.backend() != 'tensorflow': f = lambda x: model(x, training=False)
+        else:
+            import tensorflow as tf
+            f = tf.function(lambda x: model(x, training=False), reduce_retracing=True, autograph=False)
+        model._llie_forward = f
+    return f
+
 def predict_image(model:keras.Model, # a MIRNet built by `build_mirnet`
                   img:np.ndarray, # HxWx3 float image in [0, 1]
                  )->np.ndarray:
@@ -243,10 +315,10 @@ def predict_image(model:keras.Model, # a MIRNet built by `build_mirnet`
     img = np.asarray(img, dtype='float32')
     if img.ndim != 3 or img.shape[-1] != 3: raise LLIEError(f'expected an HxWx3 image, got shape {img.shape}')
     h, w = img.shape[:2]
-    m = 2 ** (getattr(model, 'llie_config', {}).get('height', 3) - 1)
+    m = pad_multiple(model)
     # reflect-pad here too: numpy handles images smaller than the pad, the graph's reflect pad cannot
     x = np.pad(img, [(0, (-h) % m), (0, (-w) % m), (0, 0)], mode='reflect') if min(h, w) < m else img
-    y = model(x[None], training=False)
+    y = forward_fn(model)(x[None])
     return np.clip(np.asarray(y[0], dtype='float32')[:h, :w], 0., 1.)
 
 # %% ../nbs/02_model.ipynb #a9ecf526
