@@ -68,7 +68,8 @@ def _forward(model):
 
 def _multiple(model)->int:
     "The multiple the network pads to (`llie.model.pad_multiple`): 4, or 8 for the `fast` preset."
-    return getattr(model, 'llie_config', {}).get('unshuffle', 1) * 2 ** (getattr(model, 'llie_config', {}).get('height', 3) - 1)
+    from llie.model import pad_multiple
+    return pad_multiple(model)
 
 def _run(model, x:np.ndarray)->np.ndarray:
     "Network output (float32, not clipped) for one HxWx3 array whose sides are multiples of `_multiple(model)`."
