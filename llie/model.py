@@ -12,11 +12,11 @@ from keras import layers, ops
 from .core import LLIEError, atomic_path, save_json
 
 # %% auto #0
-__all__ = ['PRESETS', 'BlurPool', 'BilinearUp2x', 'Conv2DTranspose', 'ChannelPool', 'SelectiveSum', 'channel_attention',
-           'spatial_attention', 'dau', 'skff', 'residual_down', 'residual_up', 'resample', 'msrb', 'rrg',
-           'PadToMultiple', 'CropLike', 'PixelUnshuffle', 'PixelShuffle', 'model_config', 'build_mirnet',
-           'set_precision', 'pad_multiple', 'forward_fn', 'predict_image', 'save_model', 'meta_path', 'load_model',
-           'count_flops', 'preset_table']
+__all__ = ['PRESETS', 'BlurPool', 'BilinearUp2x', 'space_to_depth', 'depth_to_space', 'Conv2DTranspose', 'ChannelPool',
+           'SelectiveSum', 'channel_attention', 'spatial_attention', 'dau', 'skff', 'residual_down', 'residual_up',
+           'resample', 'msrb', 'rrg', 'PadToMultiple', 'CropLike', 'PixelUnshuffle', 'PixelShuffle', 'model_config',
+           'build_mirnet', 'set_precision', 'pad_multiple', 'forward_fn', 'predict_image', 'save_model', 'meta_path',
+           'load_model', 'count_flops', 'preset_table']
 
 # %% ../nbs/02_model.ipynb #e4204180
 def _conv(filters, k=3, bias=False, name=None, **kw):
@@ -43,6 +43,18 @@ class BilinearUp2x(layers.Layer):
         return tf.cast(tf.image.resize(tf.cast(x, 'float32'), [2 * s[1], 2 * s[2]], method='bilinear'), x.dtype)
     def compute_output_shape(self, s): return (s[0], None if s[1] is None else 2 * s[1], None if s[2] is None else 2 * s[2], s[3])
 
+def space_to_depth(x, s:int):
+    "(B, H, W, C) -> (B, H/s, W/s, s*s*C): pixel (y, x) goes to channel block (y%s)*s + x%s (TensorFlow's order)."
+    b, h, w, c = ops.shape(x)
+    x = ops.reshape(x, (b, h // s, s, w // s, s, c))
+    return ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4, 5)), (b, h // s, w // s, s * s * c))
+
+def depth_to_space(x, s:int):
+    "(B, H, W, s*s*C) -> (B, s*H, s*W, C), the inverse of `space_to_depth`."
+    b, h, w, c = ops.shape(x)
+    x = ops.reshape(x, (b, h, w, s, s, c // (s * s)))
+    return ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4, 5)), (b, h * s, w * s, c // (s * s)))
+
 @keras.saving.register_keras_serializable('llie')
 class Conv2DTranspose(layers.Conv2DTranspose):
     """Keras' `Conv2DTranspose`, computed at inference as four small convolutions interleaved by depth-to-space.
@@ -62,9 +74,7 @@ class Conv2DTranspose(layers.Conv2DTranspose):
         y01 = conv(pad(1, 0), ops.stack([k[2, 1], k[0, 1]])[:, None])
         y10 = conv(pad(0, 1), ops.stack([k[1, 2], k[1, 0]])[None])
         y11 = conv(x, k[1:2, 1:2])
-        b, h, w, c = ops.shape(y11) # interleave: the four outputs are the four pixel phases (depth-to-space)
-        y = ops.reshape(ops.stack([y00, y01, y10, y11], axis=3), (b, h, w, 2, 2, c))
-        y = ops.reshape(ops.transpose(y, (0, 1, 3, 2, 4, 5)), (b, 2 * h, 2 * w, c))
+        y = depth_to_space(ops.concatenate([y00, y01, y10, y11], axis=-1), 2) # the four outputs are the four pixel phases
         if self.use_bias: y = y + ops.cast(self.bias, y.dtype)
         return self.activation(y) if self.activation is not None else y
 
@@ -209,10 +219,7 @@ class CropLike(layers.Layer):
 class PixelUnshuffle(layers.Layer):
     "Space-to-depth: (B, H, W, C) -> (B, H/s, W/s, s*s*C); H and W must be multiples of `factor`."
     def __init__(self, factor=2, **kw): super().__init__(**kw); self.factor = factor
-    def call(self, x):
-        s, (b, h, w, c) = self.factor, ops.shape(x)
-        x = ops.reshape(x, (b, h // s, s, w // s, s, c))
-        return ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4, 5)), (b, h // s, w // s, s * s * c))
+    def call(self, x): return space_to_depth(x, self.factor)
     def compute_output_shape(self, sh): return (sh[0], None, None, sh[3] * self.factor ** 2)
     def get_config(self): return {**super().get_config(), 'factor': self.factor}
 
@@ -220,10 +227,7 @@ class PixelUnshuffle(layers.Layer):
 class PixelShuffle(layers.Layer):
     "Depth-to-space, the inverse of `PixelUnshuffle`: (B, H, W, s*s*C) -> (B, s*H, s*W, C)."
     def __init__(self, factor=2, **kw): super().__init__(**kw); self.factor = factor
-    def call(self, x):
-        s, (b, h, w, c) = self.factor, ops.shape(x)
-        x = ops.reshape(x, (b, h, w, s, s, c // (s * s)))
-        return ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4, 5)), (b, h * s, w * s, c // (s * s)))
+    def call(self, x): return depth_to_space(x, self.factor)
     def compute_output_shape(self, sh): return (sh[0], None, None, sh[3] // self.factor ** 2)
     def get_config(self): return {**super().get_config(), 'factor': self.factor}
 
