@@ -28,14 +28,23 @@ def charbonnier_loss(y_true, # ground truth, any shape (e.g. NxHxWx3), values in
 
 @keras.saving.register_keras_serializable('llie')
 class CharbonnierLoss(keras.losses.Loss):
-    "Serialisable Keras loss: Charbonnier loss per sample (mean over all but the batch axis), float32."
-    def __init__(self, eps:float=1e-3, name:str='charbonnier', **kw):
-        super().__init__(name=name, **kw); self.eps = float(eps)
+    "Serialisable Keras loss: Charbonnier loss per sample (mean over all but the batch axis), float32; optionally plus `ssim_weight * (1 - SSIM)`."
+    def __init__(self,
+                 eps:float=1e-3, # smoothing constant epsilon
+                 ssim_weight:float=0., # weight of the (1 - SSIM) term; 0 is the recipe's pure Charbonnier loss
+                 name:str='charbonnier', **kw):
+        super().__init__(name=name, **kw); self.eps, self.ssim_weight = float(eps), float(ssim_weight)
+        if self.ssim_weight < 0: raise LLIEError(f'ssim_weight must be >= 0, got {ssim_weight}')
     def call(self, y_true, y_pred):
         y_true = ops.cast(y_true, 'float32'); y_pred = ops.cast(y_pred, 'float32')
         d = ops.sqrt(ops.square(y_pred - y_true) + self.eps * self.eps)
-        return ops.mean(d, axis=tuple(range(1, len(d.shape)))) if len(d.shape) > 1 else d
-    def get_config(self): return {**super().get_config(), 'eps': self.eps}
+        loss = ops.mean(d, axis=tuple(range(1, len(d.shape)))) if len(d.shape) > 1 else d
+        if self.ssim_weight:  # unclipped prediction, so the gradient reaches values outside [0, 1] too
+            if len(d.shape) != 4: raise LLIEError(f'the SSIM term needs NxHxWxC batches, got shape {tuple(d.shape)}')
+            s = tf.image.ssim(y_true, y_pred, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03)
+            loss = loss + self.ssim_weight * (1. - s)
+        return loss
+    def get_config(self): return {**super().get_config(), 'eps': self.eps, 'ssim_weight': self.ssim_weight}
 
 # %% ../nbs/03_metrics.ipynb #63aad9b2
 def psnr_metric(y_true, # ground truth batch NxHxWx3 in [0, 1]

@@ -143,6 +143,7 @@ def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, 
           lr_patience:int=5, # epochs without a better validation PSNR before reducing
           min_lr:float=1e-6, # lower bound of the learning rate
           charbonnier_eps:float=1e-3, # epsilon of the Charbonnier loss
+          ssim_weight:float=0., # weight of a (1 - SSIM) term added to the loss (0: the recipe's pure Charbonnier)
           precision:str='float32', # float32, mixed_bfloat16, mixed_float16 or auto
           strategy:str='default', # tf.distribute strategy: default, mirrored, multiworker
           max_val_images:int|None=None, # cap on validation images per epoch (None: all)
@@ -170,7 +171,7 @@ def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, 
     with strat.scope():
         model = build_mirnet(preset, n_feat=n_feat, n_rrg=n_rrg, n_msrb=n_msrb)
         if init_weights: model.load_weights(init_weights)
-        model.compile(optimizer=keras.optimizers.Adam(lr), loss=CharbonnierLoss(charbonnier_eps),
+        model.compile(optimizer=keras.optimizers.Adam(lr), loss=CharbonnierLoss(charbonnier_eps, ssim_weight),
                       metrics=[psnr_metric, ssim_metric])
     train_ds = D.train_dataset(splits['train'], crop_size, batch_size, seed)
     done = ResumableBackup(run_dir/'checkpoints')._latest()
