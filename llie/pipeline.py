@@ -39,6 +39,10 @@ def run_pipeline(profile:str='quick', # profile name in configs/ or a YAML path
     cfg = load_profile(profile, overrides)
     if cfg.get('data') and not str(cfg['data']).startswith(('http://', 'https://', 'file://')):
         cfg['data'] = str(Path(cfg['data']).expanduser().resolve())
+    for k in ('init_weights', 'weights'):  # weight files: relative to where the command runs (the notebooks run in nbs/)
+        if cfg.get(k):
+            cfg[k] = str(Path(cfg[k]).expanduser().resolve())
+            if not Path(cfg[k]).is_file(): raise LLIEError(f'{cfg[k]}: {k} file not found')
     run_name = run_name or cfg.pop('run_name', None) or f"{cfg['profile']}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     run_dir = (Path(reports)/run_name).resolve(); run_dir.mkdir(parents=True, exist_ok=True)
     cfg['run_dir'] = str(run_dir)
