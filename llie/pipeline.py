@@ -48,7 +48,7 @@ def run_pipeline(profile:str='quick', # profile name in configs/ or a YAML path
     cfg['run_dir'] = str(run_dir)
     stages = stages or STAGES
     known = set()
-    for s in stages: known |= set(stage_parameters(nbs_dir()/f'{s}.ipynb', cfg))
+    for s in STAGES: known |= set(stage_parameters(nbs_dir()/f'{s}.ipynb', cfg))  # all stages: a profile stays valid with --stages
     unused = sorted(set(cfg) - known - {'profile', 'base', 'description'})
     if unused: raise LLIEError(f'parameter(s) not declared by any stage notebook: {", ".join(unused)}')
     save_yaml(cfg, run_dir/'config.yaml'); save_json(env_info(), run_dir/'environment.json')
