@@ -26,6 +26,10 @@ def charbonnier_loss(y_true, # ground truth, any shape (e.g. NxHxWx3), values in
     y_true = ops.cast(y_true, 'float32'); y_pred = ops.cast(y_pred, 'float32')
     return ops.mean(ops.sqrt(ops.square(y_pred - y_true) + eps * eps))
 
+def _tf_ssim(y_true, y_pred):
+    "Per-image SSIM of float32 NxHxWxC batches: Gaussian 11x11 window, sigma 1.5, K1 0.01, K2 0.03, data range 1."
+    return tf.image.ssim(y_true, y_pred, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03)
+
 @keras.saving.register_keras_serializable('llie')
 class CharbonnierLoss(keras.losses.Loss):
     "Serialisable Keras loss: Charbonnier loss per sample (mean over all but the batch axis), float32; optionally plus `ssim_weight * (1 - SSIM)`."
@@ -41,7 +45,7 @@ class CharbonnierLoss(keras.losses.Loss):
         loss = ops.mean(d, axis=tuple(range(1, len(d.shape)))) if len(d.shape) > 1 else d
         if self.ssim_weight:  # unclipped prediction, so the gradient reaches values outside [0, 1] too
             if len(d.shape) != 4: raise LLIEError(f'the SSIM term needs NxHxWxC batches, got shape {tuple(d.shape)}')
-            s = tf.image.ssim(y_true, y_pred, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03)
+            s = _tf_ssim(y_true, y_pred)
             loss = loss + self.ssim_weight * (1. - s)
         return loss
     def get_config(self): return {**super().get_config(), 'eps': self.eps, 'ssim_weight': self.ssim_weight}
@@ -60,7 +64,7 @@ def ssim_metric(y_true, # ground truth batch NxHxWx3 in [0, 1]
                ):
     "Per-image SSIM (Gaussian 11x11 window, sigma 1.5, data range 1; TensorFlow, float32), for Keras training metrics."
     y_true = tf.cast(y_true, tf.float32); y_pred = tf.clip_by_value(tf.cast(y_pred, tf.float32), 0., 1.)
-    return tf.image.ssim(y_true, y_pred, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03)
+    return _tf_ssim(y_true, y_pred)
 ssim_metric.__name__ = 'ssim'
 
 # %% ../nbs/03_metrics.ipynb #bfdf9a55
