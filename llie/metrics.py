@@ -15,7 +15,8 @@ from .core import LLIEError
 
 # %% auto #0
 __all__ = ['charbonnier_loss', 'CharbonnierLoss', 'psnr_metric', 'ssim_metric', 'psnr', 'ssim', 'gt_mean_scale',
-           'prepare_torch_import', 'lpips_weights_path', 'load_array_pickle', 'lpips_distance']
+           'prepare_torch_import', 'lpips_weights_path', 'load_array_pickle', 'lpips_distance', 'LPIPSAlex',
+           'lpips_metric']
 
 # %% ../nbs/03_metrics.ipynb #04830e79
 def charbonnier_loss(y_true, # ground truth, any shape (e.g. NxHxWx3), values in [0, 1]
@@ -32,13 +33,17 @@ def _tf_ssim(y_true, y_pred):
 
 @keras.saving.register_keras_serializable('llie')
 class CharbonnierLoss(keras.losses.Loss):
-    "Serialisable Keras loss: Charbonnier loss per sample (mean over all but the batch axis), float32; optionally plus `ssim_weight * (1 - SSIM)`."
+    "Serialisable Keras loss: Charbonnier loss per sample (mean over all but the batch axis), float32; optionally plus `ssim_weight * (1 - SSIM)` and `lpips_weight * LPIPS`."
     def __init__(self,
                  eps:float=1e-3, # smoothing constant epsilon
                  ssim_weight:float=0., # weight of the (1 - SSIM) term; 0 is the recipe's pure Charbonnier loss
+                 lpips_weight:float=0., # weight of an LPIPS (AlexNet v0.1, `LPIPSAlex`) term; 0: none
                  name:str='charbonnier', **kw):
-        super().__init__(name=name, **kw); self.eps, self.ssim_weight = float(eps), float(ssim_weight)
-        if self.ssim_weight < 0: raise LLIEError(f'ssim_weight must be >= 0, got {ssim_weight}')
+        super().__init__(name=name, **kw)
+        self.eps, self.ssim_weight, self.lpips_weight = float(eps), float(ssim_weight), float(lpips_weight)
+        for k in ('ssim_weight', 'lpips_weight'):
+            if getattr(self, k) < 0: raise LLIEError(f'{k} must be >= 0, got {getattr(self, k)}')
+        self._lpips = LPIPSAlex() if self.lpips_weight else None   # built now: a missing weight file fails here, not mid-fit
     def call(self, y_true, y_pred):
         y_true = ops.cast(y_true, 'float32'); y_pred = ops.cast(y_pred, 'float32')
         d = ops.sqrt(ops.square(y_pred - y_true) + self.eps * self.eps)
@@ -47,8 +52,11 @@ class CharbonnierLoss(keras.losses.Loss):
             if len(d.shape) != 4: raise LLIEError(f'the SSIM term needs NxHxWxC batches, got shape {tuple(d.shape)}')
             s = _tf_ssim(y_true, y_pred)
             loss = loss + self.ssim_weight * (1. - s)
+        if self.lpips_weight:
+            if len(d.shape) != 4: raise LLIEError(f'the LPIPS term needs NxHxWxC batches, got shape {tuple(d.shape)}')
+            loss = loss + self.lpips_weight * self._lpips(y_true, y_pred)
         return loss
-    def get_config(self): return {**super().get_config(), 'eps': self.eps, 'ssim_weight': self.ssim_weight}
+    def get_config(self): return {**super().get_config(), 'eps': self.eps, 'ssim_weight': self.ssim_weight, 'lpips_weight': self.lpips_weight}
 
 # %% ../nbs/03_metrics.ipynb #63aad9b2
 def psnr_metric(y_true, # ground truth batch NxHxWx3 in [0, 1]
@@ -222,3 +230,55 @@ def lpips_distance(gt, # ground truth: HxWx3 RGB float in [0, 1] (at least 32x32
             except RuntimeError as e: raise LLIEError(f'LPIPS failed for images of shape {g.shape[1:]} (too small?): {e}') from e
     d = np.concatenate(out)
     return float(d[0]) if single else d
+
+# %% ../nbs/03_metrics.ipynb #27c218d9
+_LPIPS_SHIFT = np.array([-.030, -.088, -.188], np.float32)   # the lpips package's ScalingLayer, inputs in [-1, 1]
+_LPIPS_SCALE = np.array([.458, .448, .450], np.float32)
+_ALEX_PAD, _ALEX_STRIDE = (2, 2, 1, 1, 1), (4, 1, 1, 1, 1)   # torchvision AlexNet features
+
+@keras.saving.register_keras_serializable('llie')
+class LPIPSAlex(keras.layers.Layer):
+    "LPIPS (AlexNet, v0.1) in `keras.ops`: `layer(y_true, y_pred)` is the per-image distance of NxHxWx3 batches in [0, 1], differentiable."
+    def __init__(self, **kw):
+        kw.pop('trainable', None); kw.pop('dtype', None)
+        super().__init__(trainable=False, dtype='float32', **kw)
+        path = lpips_weights_path(); ck = load_array_pickle(path)
+        try:
+            self._convs, self._lins = [], []
+            for i, (o, ci, k) in enumerate(_ALEX_CONVS):
+                w, b = ck['AlexNet_0'][f'Conv_{i}']['kernel'], ck['AlexNet_0'][f'Conv_{i}']['bias']
+                lin = ck[f'NetLinLayer_{i}']['Conv_0']['kernel']
+                if w.shape != (k, k, ci, o) or b.shape != (o,) or lin.shape != (1, 1, o, 1):
+                    raise KeyError(f'layer {i}: shapes {w.shape}, {b.shape}, {lin.shape}')
+                self._convs.append((np.asarray(w, np.float32), np.asarray(b, np.float32)))
+                self._lins.append(np.asarray(lin, np.float32).reshape(o))
+        except (KeyError, TypeError, AttributeError) as e: raise LLIEError(f'{path}: unexpected LPIPS checkpoint layout ({e})') from e
+
+    def features(self, x # NxHxWx3 batch in [0, 1]
+                ):
+        "The five unit-normalised AlexNet ReLU feature maps of LPIPS."
+        x = (ops.cast(x, 'float32') * 2. - 1. - _LPIPS_SHIFT) / _LPIPS_SCALE
+        out = []
+        for i, ((w, b), p, s) in enumerate(zip(self._convs, _ALEX_PAD, _ALEX_STRIDE)):
+            if i in (1, 2): x = ops.max_pool(x, 3, 2, padding='valid')
+            x = ops.relu(ops.conv(ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]), w, strides=s, padding='valid') + b)
+            out.append(x / (ops.sqrt(ops.sum(ops.square(x), axis=-1, keepdims=True)) + 1e-10))
+        return out
+
+    def call(self, y_true, y_pred):
+        d = 0.
+        for f0, f1, w in zip(self.features(y_true), self.features(y_pred), self._lins):
+            d = d + ops.mean(ops.sum(ops.square(f0 - f1) * w, axis=-1), axis=(1, 2))
+        return d
+
+_KERAS_LPIPS = None
+
+def lpips_metric(y_true, # ground truth batch NxHxWx3 in [0, 1] (at least 32x32)
+                 y_pred, # predicted batch NxHxWx3 (clipped to [0, 1] here)
+                ):
+    "Per-image LPIPS (AlexNet v0.1, Keras `LPIPSAlex`, float32; lower is better), for Keras training metrics."
+    global _KERAS_LPIPS
+    if _KERAS_LPIPS is None: _KERAS_LPIPS = LPIPSAlex()
+    return _KERAS_LPIPS(y_true, ops.clip(ops.cast(y_pred, 'float32'), 0., 1.))
+lpips_metric.__name__ = 'lpips'
+

@@ -10,7 +10,7 @@ import numpy as np
 import keras
 from .core import LLIEError, atomic_path, atomic_write, save_json, save_yaml, set_seed, env_info
 from .model import build_mirnet, set_precision, save_model, model_config
-from .metrics import CharbonnierLoss, psnr_metric, ssim_metric
+from .metrics import CharbonnierLoss, psnr_metric, ssim_metric, lpips_metric
 from . import data as D
 
 # %% auto #0
@@ -144,6 +144,7 @@ def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, 
           min_lr:float=1e-6, # lower bound of the learning rate
           charbonnier_eps:float=1e-3, # epsilon of the Charbonnier loss
           ssim_weight:float=0., # weight of a (1 - SSIM) term added to the loss (0: the recipe's pure Charbonnier)
+          lpips_weight:float=0., # weight of an LPIPS (AlexNet v0.1) term added to the loss; > 0 also logs `lpips`/`val_lpips`
           precision:str='float32', # float32, mixed_bfloat16, mixed_float16 or auto
           strategy:str='default', # tf.distribute strategy: default, mirrored, multiworker
           max_val_images:int|None=None, # cap on validation images per epoch (None: all)
@@ -171,8 +172,8 @@ def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, 
     with strat.scope():
         model = build_mirnet(preset, n_feat=n_feat, n_rrg=n_rrg, n_msrb=n_msrb)
         if init_weights: model.load_weights(init_weights)
-        model.compile(optimizer=keras.optimizers.Adam(lr), loss=CharbonnierLoss(charbonnier_eps, ssim_weight),
-                      metrics=[psnr_metric, ssim_metric])
+        model.compile(optimizer=keras.optimizers.Adam(lr), loss=CharbonnierLoss(charbonnier_eps, ssim_weight, lpips_weight),
+                      metrics=[psnr_metric, ssim_metric] + ([lpips_metric] if lpips_weight else []))
     train_ds = D.train_dataset(splits['train'], crop_size, batch_size, seed)
     done = ResumableBackup(run_dir/'checkpoints')._latest()
     if done is not None:  # continue the data stream where the backup left it, as an uninterrupted run would

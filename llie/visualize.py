@@ -21,13 +21,15 @@ def save_figure(fig, path:str|Path # PNG destination (written atomically)
     with atomic_path(path) as tmp: fig.savefig(tmp, dpi=110, bbox_inches='tight', format='png')
 
 def plot_history(history:list, # rows from `llie.train.read_history` (epoch, loss, val_loss, psnr, ...)
-                 run_dir:str|Path|None=None, # if given, save curves_{loss,psnr,ssim}.png there
+                 run_dir:str|Path|None=None, # if given, save curves_{loss,psnr,ssim[,lpips]}.png there
                 )->list:
-    "Loss, PSNR and SSIM against epoch, train and validation on the same axes, one figure each."
+    "Loss, PSNR, SSIM (and LPIPS if it was logged) against epoch, train and validation on the same axes, one figure each."
     if not history: raise LLIEError('no training history to plot')
     ep = [r['epoch'] + 1 for r in history]
     figs = []
-    for key, label in [('loss', 'Charbonnier loss'), ('psnr', 'PSNR (dB, data range 1)'), ('ssim', 'SSIM')]:
+    keys = [('loss', 'Training loss'), ('psnr', 'PSNR (dB, data range 1)'), ('ssim', 'SSIM')]
+    if any(r.get('val_lpips') is not None for r in history): keys.append(('lpips', 'LPIPS (AlexNet v0.1, lower is better)'))
+    for key, label in keys:
         fig, ax = plt.subplots(figsize=(5, 3.2))
         for k, name in [(key, 'train (random crops)'), (f'val_{key}', 'validation (full images)')]:
             ys = [r.get(k) for r in history]
