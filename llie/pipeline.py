@@ -9,7 +9,7 @@ from pathlib import Path
 from .core import LLIEError, load_profile, save_yaml, save_json, env_info, repo_root, parse_overrides
 
 # %% auto #0
-__all__ = ['STAGES', 'nbs_dir', 'stage_parameters', 'run_pipeline', 'main']
+__all__ = ['STAGES', 'nbs_dir', 'stage_parameters', 'check_config', 'run_pipeline', 'main']
 
 # %% ../nbs/11_pipeline.ipynb #3c84b424
 STAGES = ['01_data', '02_model', '04_train', '06_evaluate', '07_visualize']
@@ -25,6 +25,19 @@ def stage_parameters(nb:str|Path, # a notebook with a cell tagged `parameters`
     import papermill as pm
     declared = pm.inspect_notebook(str(nb))
     return {k: v for k, v in cfg.items() if k in declared}
+
+def check_config(cfg:dict, # the run's configuration (a loaded profile with overrides)
+                 stages:list|None=None, # notebook stems to run (default `STAGES`)
+                )->list:
+    "Raise `LLIEError` for an unknown stage or a parameter no stage declares; returns the stages to run."
+    stages = list(stages or STAGES)
+    bad = [s for s in stages if s not in STAGES]
+    if bad: raise LLIEError(f'unknown stage(s) {", ".join(bad)}; the stages are {", ".join(STAGES)}')
+    known = set()
+    for s in STAGES: known |= set(stage_parameters(nbs_dir()/f'{s}.ipynb', cfg))  # all stages: a profile stays valid with --stages
+    unused = sorted(set(cfg) - known - {'profile', 'base', 'description', 'run_dir'})
+    if unused: raise LLIEError(f'parameter(s) not declared by any stage notebook: {", ".join(unused)}')
+    return stages
 
 # %% ../nbs/11_pipeline.ipynb #075d07f4
 def run_pipeline(profile:str='quick', # profile name in configs/ or a YAML path
@@ -44,13 +57,9 @@ def run_pipeline(profile:str='quick', # profile name in configs/ or a YAML path
             cfg[k] = str(Path(cfg[k]).expanduser().resolve())
             if not Path(cfg[k]).is_file(): raise LLIEError(f'{cfg[k]}: {k} file not found')
     run_name = run_name or cfg.pop('run_name', None) or f"{cfg['profile']}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+    stages = check_config(cfg, stages)   # before anything is written
     run_dir = (Path(reports)/run_name).resolve(); run_dir.mkdir(parents=True, exist_ok=True)
     cfg['run_dir'] = str(run_dir)
-    stages = stages or STAGES
-    known = set()
-    for s in STAGES: known |= set(stage_parameters(nbs_dir()/f'{s}.ipynb', cfg))  # all stages: a profile stays valid with --stages
-    unused = sorted(set(cfg) - known - {'profile', 'base', 'description'})
-    if unused: raise LLIEError(f'parameter(s) not declared by any stage notebook: {", ".join(unused)}')
     save_yaml(cfg, run_dir/'config.yaml'); save_json(env_info(), run_dir/'environment.json')
     times = {}
     for s in stages:
