@@ -15,8 +15,8 @@ from .core import LLIEError
 
 # %% auto #0
 __all__ = ['charbonnier_loss', 'CharbonnierLoss', 'psnr_metric', 'ssim_metric', 'psnr', 'ssim', 'gt_mean_scale',
-           'prepare_torch_import', 'lpips_weights_path', 'load_array_pickle', 'lpips_distance', 'LPIPSAlex',
-           'lpips_metric']
+           'prepare_torch_import', 'lpips_weights_path', 'load_array_pickle', 'lpips_alex_arrays', 'lpips_distance',
+           'LPIPSAlex', 'lpips_metric']
 
 # %% ../nbs/03_metrics.ipynb #04830e79
 def charbonnier_loss(y_true, # ground truth, any shape (e.g. NxHxWx3), values in [0, 1]
@@ -183,32 +183,41 @@ def load_array_pickle(path:str|Path # pickle of (nested dicts of) numpy arrays
 _LPIPS_MODEL = None
 _ALEX_CONVS = [(64, 3, 11), (192, 64, 5), (384, 192, 3), (256, 384, 3), (256, 256, 3)]  # (out, in, k)
 
+def lpips_alex_arrays(path:str|Path|None=None, # checkpoint (default: `lpips_weights_path()`)
+                     )->tuple:
+    "LPIPS AlexNet v0.1 weights as float32 arrays: ([(kernel HWIO, bias)] x 5 convolutions, [channel weights] x 5 linear layers)."
+    path = Path(path) if path else lpips_weights_path()
+    ck = load_array_pickle(path)
+    convs, lins = [], []
+    try:
+        for i, (o, ci, k) in enumerate(_ALEX_CONVS):
+            w, b = ck['AlexNet_0'][f'Conv_{i}']['kernel'], ck['AlexNet_0'][f'Conv_{i}']['bias']
+            lin = ck[f'NetLinLayer_{i}']['Conv_0']['kernel']   # 1 x 1 x C x 1
+            if w.shape != (k, k, ci, o) or b.shape != (o,) or lin.shape != (1, 1, o, 1):
+                raise KeyError(f'layer {i}: shapes {w.shape}, {b.shape}, {lin.shape}')
+            convs.append((np.ascontiguousarray(w, np.float32), np.ascontiguousarray(b, np.float32)))
+            lins.append(np.ascontiguousarray(lin, np.float32).reshape(o))
+    except (KeyError, TypeError, AttributeError) as e: raise LLIEError(f'{path}: unexpected LPIPS checkpoint layout ({e})') from e
+    return convs, lins
+
 def _lpips_model():
     "The LPIPS AlexNet v0.1 torch model with offline weights (built once, then cached)."
     global _LPIPS_MODEL
     if _LPIPS_MODEL is not None: return _LPIPS_MODEL
-    path = lpips_weights_path()
-    ck = load_array_pickle(path)
+    convs, lins = lpips_alex_arrays()
     prepare_torch_import()
     import torch, lpips
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')   # torchvision's `pretrained` deprecation warnings
         m = lpips.LPIPS(net='alex', pretrained=True, pnet_rand=True, verbose=False)
-    convs = [l for l in m.net.modules() if isinstance(l, torch.nn.Conv2d)]
-    try:
-        if len(convs) != 5: raise KeyError(f'{len(convs)} convolutions in lpips AlexNet, expected 5')
-        with torch.no_grad():
-            for i, (c, (o, ci, k)) in enumerate(zip(convs, _ALEX_CONVS)):
-                w, b = ck['AlexNet_0'][f'Conv_{i}']['kernel'], ck['AlexNet_0'][f'Conv_{i}']['bias']
-                if w.shape != (k, k, ci, o) or tuple(c.weight.shape) != (o, ci, k, k): raise KeyError(f'Conv_{i} shape {w.shape}')
-                c.weight.copy_(torch.from_numpy(np.ascontiguousarray(w.transpose(3, 2, 0, 1))))
-                c.bias.copy_(torch.from_numpy(np.ascontiguousarray(b)))
-            for i in range(5):
-                lin = getattr(m, f'lin{i}').model[-1].weight   # 1 x C x 1 x 1
-                w = ck[f'NetLinLayer_{i}']['Conv_0']['kernel']     # 1 x 1 x C x 1
-                if w.shape != (1, 1, lin.shape[1], 1): raise KeyError(f'NetLinLayer_{i} shape {w.shape}')
-                lin.copy_(torch.from_numpy(np.ascontiguousarray(w.transpose(3, 2, 0, 1))))
-    except (KeyError, TypeError) as e: raise LLIEError(f'{path}: unexpected LPIPS checkpoint layout ({e})') from e
+    tconvs = [l for l in m.net.modules() if isinstance(l, torch.nn.Conv2d)]
+    if [tuple(c.weight.shape) for c in tconvs] != [(o, ci, k, k) for o, ci, k in _ALEX_CONVS]:
+        raise LLIEError(f'the installed lpips package has an unexpected AlexNet: {[tuple(c.weight.shape) for c in tconvs]}')
+    with torch.no_grad():
+        for c, (w, b) in zip(tconvs, convs):   # HWIO -> OIHW
+            c.weight.copy_(torch.from_numpy(np.ascontiguousarray(w.transpose(3, 2, 0, 1)))); c.bias.copy_(torch.from_numpy(b))
+        for i, w in enumerate(lins):           # C -> 1 x C x 1 x 1
+            getattr(m, f'lin{i}').model[-1].weight.copy_(torch.from_numpy(w.reshape(1, -1, 1, 1)))
     _LPIPS_MODEL = m.eval().requires_grad_(False)
     return _LPIPS_MODEL
 
@@ -242,17 +251,7 @@ class LPIPSAlex(keras.layers.Layer):
     def __init__(self, **kw):
         kw.pop('trainable', None); kw.pop('dtype', None)
         super().__init__(trainable=False, dtype='float32', **kw)
-        path = lpips_weights_path(); ck = load_array_pickle(path)
-        try:
-            self._convs, self._lins = [], []
-            for i, (o, ci, k) in enumerate(_ALEX_CONVS):
-                w, b = ck['AlexNet_0'][f'Conv_{i}']['kernel'], ck['AlexNet_0'][f'Conv_{i}']['bias']
-                lin = ck[f'NetLinLayer_{i}']['Conv_0']['kernel']
-                if w.shape != (k, k, ci, o) or b.shape != (o,) or lin.shape != (1, 1, o, 1):
-                    raise KeyError(f'layer {i}: shapes {w.shape}, {b.shape}, {lin.shape}')
-                self._convs.append((np.asarray(w, np.float32), np.asarray(b, np.float32)))
-                self._lins.append(np.asarray(lin, np.float32).reshape(o))
-        except (KeyError, TypeError, AttributeError) as e: raise LLIEError(f'{path}: unexpected LPIPS checkpoint layout ({e})') from e
+        self._convs, self._lins = lpips_alex_arrays()   # HWIO kernels: Keras's layout
 
     def features(self, x # NxHxWx3 batch in [0, 1]
                 ):
