@@ -43,7 +43,7 @@ class CharbonnierLoss(keras.losses.Loss):
         self.eps, self.ssim_weight, self.lpips_weight = float(eps), float(ssim_weight), float(lpips_weight)
         for k in ('ssim_weight', 'lpips_weight'):
             if getattr(self, k) < 0: raise LLIEError(f'{k} must be >= 0, got {getattr(self, k)}')
-        self._lpips = LPIPSAlex() if self.lpips_weight else None   # built now: a missing weight file fails here, not mid-fit
+        self._lpips = _keras_lpips() if self.lpips_weight else None   # built now: a missing weight file fails here, not mid-fit
     def call(self, y_true, y_pred):
         y_true = ops.cast(y_true, 'float32'); y_pred = ops.cast(y_pred, 'float32')
         d = ops.sqrt(ops.square(y_pred - y_true) + self.eps * self.eps)
@@ -272,12 +272,16 @@ class LPIPSAlex(keras.layers.Layer):
 
 _KERAS_LPIPS = None
 
+def _keras_lpips()->LPIPSAlex:
+    "The one `LPIPSAlex` shared by the loss term and the metric (built once, then cached)."
+    global _KERAS_LPIPS
+    if _KERAS_LPIPS is None: _KERAS_LPIPS = LPIPSAlex()
+    return _KERAS_LPIPS
+
 def lpips_metric(y_true, # ground truth batch NxHxWx3 in [0, 1] (at least 32x32)
                  y_pred, # predicted batch NxHxWx3 (clipped to [0, 1] here)
                 ):
     "Per-image LPIPS (AlexNet v0.1, Keras `LPIPSAlex`, float32; lower is better), for Keras training metrics."
-    global _KERAS_LPIPS
-    if _KERAS_LPIPS is None: _KERAS_LPIPS = LPIPSAlex()
-    return _KERAS_LPIPS(y_true, ops.clip(ops.cast(y_pred, 'float32'), 0., 1.))
+    return _keras_lpips()(y_true, ops.clip(ops.cast(y_pred, 'float32'), 0., 1.))
 lpips_metric.__name__ = 'lpips'
 
