@@ -4,12 +4,12 @@
 
 # %% ../nbs/11_pipeline.ipynb #265d45ba
 from __future__ import annotations
-import sys, time, argparse, datetime
+import sys, json, time, argparse, datetime
 from pathlib import Path
 from .core import LLIEError, load_profile, save_yaml, save_json, env_info, repo_root, parse_overrides
 
 # %% auto #0
-__all__ = ['STAGES', 'nbs_dir', 'stage_parameters', 'check_config', 'run_pipeline', 'main']
+__all__ = ['STAGES', 'nbs_dir', 'stage_parameters', 'check_config', 'record_stage_seconds', 'run_pipeline', 'main']
 
 # %% ../nbs/11_pipeline.ipynb #3c84b424
 STAGES = ['01_data', '02_model', '04_train', '06_evaluate', '07_visualize']
@@ -38,6 +38,19 @@ def check_config(cfg:dict, # the run's configuration (a loaded profile with over
     unused = sorted(set(cfg) - known - {'profile', 'base', 'description', 'run_dir'})
     if unused: raise LLIEError(f'parameter(s) not declared by any stage notebook: {", ".join(unused)}')
     return stages
+
+# %% ../nbs/11_pipeline.ipynb #f159d926
+def record_stage_seconds(run_dir:str|Path, # the run folder
+                         stage:str, # notebook stem that finished
+                         seconds:float, # its wall time
+                        )->dict:
+    "Add `stage`'s wall time to `run_dir/stage_seconds.json`, keeping the times of stages run earlier (`--stages`); returns them."
+    p = Path(run_dir)/'stage_seconds.json'
+    old = json.loads(p.read_text()) if p.is_file() else {}
+    old[stage] = seconds
+    times = {s: old[s] for s in STAGES if s in old}
+    save_json(times, p)
+    return times
 
 # %% ../nbs/11_pipeline.ipynb #075d07f4
 def run_pipeline(profile:str='quick', # profile name in configs/ or a YAML path
@@ -70,7 +83,7 @@ def run_pipeline(profile:str='quick', # profile name in configs/ or a YAML path
         except pm.PapermillExecutionError as e:
             raise LLIEError(f'stage {s} failed; see the executed notebook {run_dir/(s + ".ipynb")}: {e.ename}: {e.evalue}') from None
         times[s] = round(time.perf_counter() - t, 1)
-        save_json(times, run_dir/'stage_seconds.json')
+        record_stage_seconds(run_dir, s, times[s])
     print(f'[llie] report in {run_dir} ({sum(times.values()):.0f} s)', flush=True)
     return run_dir
 
