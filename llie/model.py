@@ -15,8 +15,8 @@ from .core import LLIEError, atomic_path, save_json
 __all__ = ['PRESETS', 'BlurPool', 'BilinearUp2x', 'space_to_depth', 'depth_to_space', 'Conv2DTranspose', 'ChannelPool',
            'SelectiveSum', 'channel_attention', 'spatial_attention', 'dau', 'skff', 'residual_down', 'residual_up',
            'resample', 'msrb', 'rrg', 'PadToMultiple', 'CropLike', 'PixelUnshuffle', 'PixelShuffle', 'model_config',
-           'build_mirnet', 'set_precision', 'pad_multiple', 'forward_fn', 'predict_image', 'save_model', 'meta_path',
-           'load_model', 'count_flops', 'preset_table']
+           'build_mirnet', 'gpu_available', 'set_precision', 'pad_multiple', 'forward_fn', 'predict_image',
+           'save_model', 'meta_path', 'load_model', 'count_flops', 'preset_table']
 
 # %% ../nbs/02_model.ipynb #e4204180
 def _conv(filters, k=3, bias=False, name=None, **kw):
@@ -38,6 +38,9 @@ class BlurPool(layers.Layer):
 class BilinearUp2x(layers.Layer):
     "Bilinear x2 up-sampling (half-pixel centres, like PyTorch's align_corners=False) for inputs of unknown size."
     def call(self, x):
+        if keras.backend.backend() != 'tensorflow': # JAX and torch trace with static sizes: Keras' resize does (same result)
+            r = ops.image.resize(ops.cast(x, 'float32'), (2 * x.shape[1], 2 * x.shape[2]), interpolation='bilinear')
+            return ops.cast(r, x.dtype)
         import tensorflow as tf  # keras.layers.UpSampling2D needs static sizes; this works with dynamic ones
         s = tf.shape(x) # resize in float32: bf16 resize has a mixed-dtype gradient that breaks XLA-compiled training
         return tf.cast(tf.image.resize(tf.cast(x, 'float32'), [2 * s[1], 2 * s[2]], method='bilinear'), x.dtype)
@@ -280,12 +283,22 @@ def build_mirnet(preset:str='tiny', # one of `PRESETS`
     return model
 
 # %% ../nbs/02_model.ipynb #42275d6c
+def gpu_available()->bool:
+    "Whether the Keras backend (TensorFlow, JAX or torch) sees a GPU."
+    b = keras.backend.backend()
+    if b == 'tensorflow':
+        import tensorflow as tf; return bool(tf.config.list_physical_devices('GPU'))
+    if b == 'jax':
+        import jax; return any(d.platform == 'gpu' for d in jax.devices())
+    if b == 'torch':
+        import torch; return torch.cuda.is_available()
+    return False
+
 def set_precision(precision:str='float32' # 'float32', 'mixed_bfloat16', 'mixed_float16' or 'auto'
                  )->str:
     "Set Keras' global dtype policy before building a model; 'auto' picks bf16 on CPUs with AMX/AVX512-BF16, fp16 on GPUs."
     if precision == 'auto':
-        import tensorflow as tf
-        if tf.config.list_physical_devices('GPU'): precision = 'mixed_float16'
+        if gpu_available(): precision = 'mixed_float16'
         else:
             flags = Path('/proc/cpuinfo').read_text() if Path('/proc/cpuinfo').exists() else ''
             precision = 'mixed_bfloat16' if ('amx_bf16' in flags or 'avx512_bf16' in flags) else 'float32'
@@ -302,10 +315,10 @@ def pad_multiple(model:keras.Model # a MIRNet built by `build_mirnet`
 
 def forward_fn(model:keras.Model # a MIRNet built by `build_mirnet`
               ):
-    "The model's inference call, compiled once per model with `tf.function` (eager Keras calls are slower on CPU)."
+    "The model's inference call, compiled once per model (`tf.function`; Keras' own jit on JAX and torch), no gradients."
     f = getattr(model, '_llie_forward', None)
     if f is None:
-        if keras.backend.backend() != 'tensorflow': f = lambda x: model(x, training=False)
+        if keras.backend.backend() != 'tensorflow': f = model.predict_on_batch # compiled (jit) by Keras, no gradients
         else:
             import tensorflow as tf
             f = tf.function(lambda x: model(x, training=False), reduce_retracing=True, autograph=False)
