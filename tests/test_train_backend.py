@@ -48,6 +48,17 @@ def test_train_writes_history_and_float16_weights_that_load(data, tmp_path):
     m = build_mirnet('nano'); tb.load_parts(m, out)
     first = np.load(out/info['parts'][0][0])
     np.testing.assert_array_equal(m.weights[0].numpy(), first['0000'].astype('float32'))
+    # enhance_backend.py writes the outputs of these weights as 8-bit PNGs (what `llie enhance` writes)
+    import enhance_backend, zipfile, io
+    from llie.model import predict_image
+    enhance_backend.main(['--weights', str(out), '--images', str(data/'low'), '--out', str(tmp_path/'enh'),
+                          '--preset', 'nano', '--part-mib', '0.01'])
+    arcs = sorted((tmp_path/'enh').glob('enhanced-*.zip'))
+    assert len(arcs) > 1  # split at 0.01 MiB
+    outs = {n: np.asarray(Image.open(io.BytesIO(zipfile.ZipFile(a).read(n)))) for a in arcs for n in zipfile.ZipFile(a).namelist()}
+    assert sorted(outs) == [f'{i}.png' for i in range(6)]
+    x = np.asarray(Image.open(data/'low'/'4.png'), 'float32') / 255.
+    np.testing.assert_allclose(outs['4.png'].astype(float), np.round(predict_image(m, x).astype(float) * 255), atol=1)
     # a damaged part is refused, never loaded silently
     p = out/info['parts'][0][0]; p.write_bytes(p.read_bytes()[:-8] + b'\0' * 8)
     with pytest.raises(ValueError, match='checksum'): tb.load_parts(build_mirnet('nano'), out)
