@@ -24,14 +24,17 @@ timings, best epoch, final validation PSNR/SSIM) and the best weights as float16
     KERAS_BACKEND=jax python benchmarks/train_backend.py --data DIR --out DIR --preset paper --budget 480
 """
 from __future__ import annotations
-import argparse, csv, hashlib, io, json, os, platform, sys, time
+import argparse, csv, hashlib, io, json, platform, sys, time
 from pathlib import Path
 import numpy as np
 
 def log(*a): print(f'[{time.strftime("%H:%M:%S")}]', *a, flush=True)
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from llie.core import atomic_write  # llie.core needs no TensorFlow
+
 def atomic_bytes(path:Path, data:bytes):
-    tmp = path.with_name(path.name + '.tmp'); tmp.write_bytes(data); os.replace(tmp, path)
+    with atomic_write(path, 'wb') as f: f.write(data)
 
 def load_pairs(folder:Path, names:list)->tuple:
     "uint8 arrays (N, H, W, 3) of the low and high images named in `names` (all of one size)."
@@ -128,7 +131,6 @@ def main(argv=None):
     t_start = time.perf_counter(); out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     import keras
     from keras import ops
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from llie.model import build_mirnet, set_precision
     keras.utils.set_random_seed(a.seed); rng = np.random.default_rng(a.seed)
     names = json.loads((Path(a.data)/'pairs.json').read_text())
