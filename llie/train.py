@@ -8,7 +8,7 @@ import os, sys, json, time, csv, math
 from pathlib import Path
 import numpy as np
 import keras
-from .core import LLIEError, atomic_path, atomic_write, save_json, save_yaml, set_seed, env_info
+from .core import LLIEError, atomic_path, atomic_write, save_json, save_yaml, load_yaml, set_seed, env_info
 from .model import build_mirnet, set_precision, save_model, model_config
 from .metrics import CharbonnierLoss, psnr_metric, ssim_metric, lpips_metric
 from . import data as D
@@ -149,12 +149,17 @@ def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, 
           strategy:str='default', # tf.distribute strategy: default, mirrored, multiworker
           max_val_images:int|None=None, # cap on validation images per epoch (None: all)
           init_weights:str|None=None, # weights to start from
+          best_by:str='val_psnr', # validation metric that picks best.weights.h5: val_psnr, val_ssim (higher is better), val_loss, val_lpips (lower)
           verbose:bool=True, # print progress
           **ignored, # other pipeline parameters (not used here)
          )->dict:
     "Train MIRNet with the recipe; resumes from the run folder's last backup if there is one."
-    run_dir = Path(run_dir); run_dir.mkdir(parents=True, exist_ok=True)
     args = {k: v for k, v in locals().items() if k not in ('ignored', 'run_dir')}
+    modes = {'val_psnr': 'max', 'val_ssim': 'max', 'val_loss': 'min', 'val_lpips': 'min'}
+    if best_by not in modes: raise LLIEError(f"best_by={best_by!r}: choose one of {', '.join(modes)}")
+    if best_by == 'val_lpips' and not lpips_weight:
+        raise LLIEError("best_by='val_lpips' needs lpips_weight > 0: LPIPS is computed during training only when it is in the loss")
+    run_dir = Path(run_dir); run_dir.mkdir(parents=True, exist_ok=True)
     set_seed(seed)
     precision = set_precision(precision)
     splits_path = run_dir/'splits.json'
@@ -164,6 +169,10 @@ def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, 
     if not splits['train']: raise LLIEError(f'{data}: no training pairs after splitting')
     if not val_pairs: raise LLIEError(f'{data}: no validation pairs after splitting; lower test_fraction or add data')
     D.validate_pairs(splits['train'], crop_size); D.validate_pairs(val_pairs)
+    done = ResumableBackup(run_dir/'checkpoints')._latest()
+    if done is not None and (run_dir/'train_config.yaml').exists():  # the restored best value is of the run's first metric
+        first = load_yaml(run_dir/'train_config.yaml').get('best_by', 'val_psnr')
+        if first != best_by: raise LLIEError(f'{run_dir}: the run was started with best_by={first}; resume it with the same, or start a new run folder')
     cfg = {**args, 'precision': precision, 'architecture': model_config(preset, n_feat=n_feat, n_rrg=n_rrg, n_msrb=n_msrb),
            'splits': {k: len(v) for k, v in splits.items()}}
     save_yaml(cfg, run_dir/'train_config.yaml'); save_json(env_info(), run_dir/'environment.json')
@@ -175,7 +184,6 @@ def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, 
         model.compile(optimizer=keras.optimizers.Adam(lr), loss=CharbonnierLoss(charbonnier_eps, ssim_weight, lpips_weight),
                       metrics=[psnr_metric, ssim_metric] + ([lpips_metric] if lpips_weight else []))
     train_ds = D.train_dataset(splits['train'], crop_size, batch_size, seed)
-    done = ResumableBackup(run_dir/'checkpoints')._latest()
     if done is not None:  # continue the data stream where the backup left it, as an uninterrupted run would
         train_ds = train_ds.skip(json.loads((done/'state.json').read_text())['epoch'] * steps_per_epoch)
     val_ds = D.eval_dataset(val_pairs)
@@ -184,7 +192,7 @@ def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, 
         r = strat.num_replicas_in_sync
         val_ds = val_ds.map(lambda lo, hi: (tf.repeat(lo, r, axis=0), tf.repeat(hi, r, axis=0)))
     meta = {'preset': preset, 'data': str(data), 'seed': seed, 'precision': precision}
-    best = AtomicCheckpoint(run_dir/'best.weights.h5', extra=meta, monitor='val_psnr', mode='max', save_best_only=True)
+    best = AtomicCheckpoint(run_dir/'best.weights.h5', extra=meta, monitor=best_by, mode=modes[best_by], save_best_only=True)
     plateau = keras.callbacks.ReduceLROnPlateau(monitor='val_psnr', mode='max', factor=lr_factor, patience=lr_patience,
                                                 min_lr=min_lr, verbose=1 if verbose else 0)
     backup = ResumableBackup(run_dir/'checkpoints', stateful=[best, plateau])
@@ -199,7 +207,7 @@ def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, 
     _dedupe_history(run_dir/'history.csv')
     if backup.restored_epoch and verbose: print(f'resumed from epoch {backup.restored_epoch}')
     summary = {'seconds_this_session': time.perf_counter() - t0, 'resumed_from_epoch': backup.restored_epoch,
-               'best_val_psnr': best.best, 'epochs': len(read_history(run_dir/'history.csv')),
+               'best_by': best_by, 'best_value': best.best, 'epochs': len(read_history(run_dir/'history.csv')),
                'final_lr': float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
                'optimizer_steps': int(model.optimizer.iterations.numpy())}
     save_json(summary, run_dir/'train_summary.json')
