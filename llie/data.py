@@ -219,9 +219,48 @@ def _check_member(zpath:Path, info:zipfile.ZipInfo):
     if stat.S_ISLNK(info.external_attr >> 16):
         raise LLIEError(f'{zpath}: member {info.filename!r} is a symbolic link; not extracting')
 
+def _gib(n): return f'{n / 2**30:.3g} GiB' if n >= 2**30 else f'{n / 2**20:.3g} MiB' if n >= 2**20 else f'{n} bytes'
+
+_RATIO_FLOOR = 1 << 20 # members that inflate to less than this are not checked for their ratio (tiny files can compress well)
+
+def _check_sizes(zpath:Path, infos:list, max_bytes:int, max_entries:int, max_ratio:float):
+    "Refuse a zip bomb from its central directory: too many entries, too many bytes in all, a member that inflates too much."
+    if len(infos) > max_entries:
+        raise LLIEError(f'{zpath}: {len(infos)} entries, more than the limit of {max_entries} (max_entries); not extracting')
+    total = sum(i.file_size for i in infos)
+    if total > max_bytes:
+        raise LLIEError(f'{zpath}: {_gib(total)} uncompressed, more than the limit of {_gib(max_bytes)} (max_bytes); not extracting')
+    for i in infos:
+        if i.file_size > _RATIO_FLOOR and i.file_size > max_ratio * max(i.compress_size, 1):
+            raise LLIEError(f'{zpath}: member {i.filename!r} inflates {i.file_size / max(i.compress_size, 1):.0f}x '
+                            f'({_gib(i.compress_size)} -> {_gib(i.file_size)}), more than the limit of {max_ratio:g}x (max_ratio); not extracting')
+
+def _extract_counted(z:zipfile.ZipFile, zpath:Path, infos:list, tmp:Path, max_bytes:int, max_ratio:float):
+    "Write every member under `tmp`, counting the bytes really inflated (headers can lie) against the limits."
+    total, root = 0, tmp.resolve()
+    for i in infos:
+        target = (tmp/i.filename).resolve()
+        if root not in target.parents and target != root: raise LLIEError(f'{zpath}: unsafe member {i.filename!r}')
+        if i.is_dir(): target.mkdir(parents=True, exist_ok=True); continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        n = 0
+        with z.open(i) as src, open(target, 'wb') as dst:
+            while b := src.read(1 << 20):
+                n += len(b); total += len(b)
+                if total > max_bytes:
+                    raise LLIEError(f'{zpath}: inflates to more than the limit of {_gib(max_bytes)} (max_bytes); stopped extracting')
+                if n > i.file_size:
+                    raise LLIEError(f'{zpath}: member {i.filename!r} inflates to more than the {i.file_size} bytes its header states; stopped extracting')
+                if n > _RATIO_FLOOR and n > max_ratio * max(i.compress_size, 1):
+                    raise LLIEError(f'{zpath}: member {i.filename!r} inflates more than {max_ratio:g}x (max_ratio); stopped extracting')
+                dst.write(b)
+
 def extract_zip(zpath:str|Path, # a .zip of a paired dataset
+                max_bytes:int=4 << 30, # most bytes all members may inflate to (default 4 GiB)
+                max_entries:int=100_000, # most entries (files and folders) the zip may hold
+                max_ratio:float=200., # most a member larger than 1 MiB may inflate (uncompressed / compressed size)
                )->Path: # folder holding the extracted files
-    "Extract a dataset zip once, safely and atomically, into the cache (never next to the zip)."
+    "Extract a dataset zip once, safely and atomically, into the cache (never next to the zip), refusing zip bombs."
     zpath = Path(zpath)
     if not zpath.is_file(): raise LLIEError(f'{zpath}: zip file not found')
     dest = cache_dir()/'datasets'/file_sha256(zpath)[:16]
@@ -230,19 +269,18 @@ def extract_zip(zpath:str|Path, # a .zip of a paired dataset
         with zipfile.ZipFile(zpath) as z:
             infos = z.infolist()
             for i in infos: _check_member(zpath, i)
+            _check_sizes(zpath, infos, max_bytes, max_entries, max_ratio)  # the central directory, before writing anything
             dest.parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.', suffix='.tmp', dir=dest.parent))
             try:
-                for i in infos:
-                    target = (tmp/i.filename).resolve()
-                    if tmp.resolve() not in target.parents and target != tmp.resolve(): raise LLIEError(f'{zpath}: unsafe member {i.filename!r}')
-                    z.extract(i, tmp)
+                _extract_counted(z, zpath, infos, tmp, max_bytes, max_ratio)
                 try: os.rename(tmp, dest)
                 except OSError:
                     if not dest.is_dir(): raise # else another process finished first: use its copy
             finally:
                 if tmp.exists(): shutil.rmtree(tmp)
-    except zipfile.BadZipFile as e: raise LLIEError(f'{zpath}: not a valid zip file ({e})') from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as e:
+        raise LLIEError(f'{zpath}: not a valid zip file ({e})') from None
     return dest
 
 # %% ../nbs/01_data.ipynb #251e9579
