@@ -11,7 +11,7 @@ ARGS ?=
 export PYTHONWARNINGS := ignore
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: setup report test test-export test-nbs test-py test-smoke test-slow bench readme clean
+.PHONY: setup browser report test test-export test-nbs test-py test-smoke test-slow bench readme clean
 
 $(VENV)/.installed: requirements.txt settings.ini setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,12 +25,22 @@ $(VENV)/.installed: requirements.txt settings.ini setup.py
 
 setup: $(VENV)/.installed
 
+## Chromium for the report's browser test (tests/test_report_browser.py): Debian's package, installed as root, once
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
+	    echo "make browser: chromium is not installed and this is not root: the browser test will be skipped (apt-get install chromium)"; exit 0; fi; \
+	  echo "make browser: installing chromium (apt-get)"; \
+	  { $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >$${TMPDIR:-/tmp}/llie-apt-chromium.log 2>&1 \
+	  || echo "make browser: apt-get install chromium failed (see $${TMPDIR:-/tmp}/llie-apt-chromium.log): the browser test will be skipped"; }
+
 ## Main job: run every notebook with papermill into reports/<run>/ (PROFILE=smoke|quick|cpu|lol-cpu|paper, DATA=path, ARGS="epochs=3 ...")
 report: setup
 	$(PY) -m llie.pipeline --profile $(PROFILE) $(if $(DATA),--data $(DATA)) $(if $(RUN),--run-name $(RUN)) $(ARGS)
 
 ## Tests: export check, notebook tests, pytest, papermill smoke run of the whole chain
-test: setup test-export test-nbs test-py test-smoke
+test: setup browser test-export test-nbs test-py test-smoke
 
 test-export:
 	$(BIN)/nbdev_export
