@@ -4,14 +4,15 @@
 
 # %% ../nbs/00_core.ipynb #28069315
 from __future__ import annotations
-import os, sys, json, tempfile, contextlib, platform, subprocess, random, hashlib
+import os, sys, re, json, tempfile, contextlib, platform, subprocess, random, hashlib
 from pathlib import Path
 import numpy as np
 import yaml
 
 # %% auto #0
-__all__ = ['LLIEError', 'atomic_path', 'atomic_write', 'save_json', 'save_yaml', 'load_yaml', 'repo_root', 'shared_dir',
-           'profile_path', 'parse_overrides', 'load_profile', 'set_seed', 'git_commit', 'env_info', 'file_sha256']
+__all__ = ['PRESETS', 'LLIEError', 'atomic_path', 'atomic_write', 'save_json', 'save_yaml', 'load_yaml', 'repo_root',
+           'shared_dir', 'profile_path', 'parse_overrides', 'load_profile', 'preset_multiple', 'gpu_device_node',
+           'filtered_stderr', 'quiet_start', 'set_seed', 'git_commit', 'env_info', 'file_sha256']
 
 # %% ../nbs/00_core.ipynb #c807f986
 class LLIEError(Exception):
@@ -99,7 +100,8 @@ def parse_overrides(items:list # `key=value` strings; values are parsed as YAML
     "Turn `['epochs=3', 'lr=1e-4']` into `{'epochs': 3, 'lr': 0.0001}`."
     out = {}
     for it in items or []:
-        if '=' not in it: raise LLIEError(f'override {it!r} is not of the form key=value')
+        if '=' not in it or not it.split('=', 1)[0].strip():
+            raise LLIEError(f'override {it!r} is not of the form key=value (e.g. epochs=3)')
         k, v = it.split('=', 1)
         v = yaml.safe_load(v) if v.strip() else None
         if isinstance(v, str):
@@ -118,6 +120,82 @@ def load_profile(name:str, # profile name or YAML path
     cfg.update(ov or {})
     cfg['profile'] = cfg.get('profile', Path(name).stem) if 'base' not in cfg else Path(name).stem
     return cfg
+
+# %% ../nbs/00_core.ipynb #a27416c9
+PRESETS = { # MIRNet sizes: channels, groups, blocks per group, scales, DAU columns, pixel-unshuffle factor
+    'paper': dict(n_feat=64, n_rrg=3, n_msrb=2, height=3, width=2, unshuffle=1),
+    'base':  dict(n_feat=32, n_rrg=2, n_msrb=2, height=3, width=2, unshuffle=1),
+    'small': dict(n_feat=24, n_rrg=1, n_msrb=2, height=3, width=2, unshuffle=1),
+    'tiny':  dict(n_feat=16, n_rrg=1, n_msrb=2, height=3, width=2, unshuffle=1),
+    'fast':  dict(n_feat=16, n_rrg=1, n_msrb=2, height=3, width=2, unshuffle=2),
+    'nano':  dict(n_feat=8,  n_rrg=1, n_msrb=1, height=3, width=2, unshuffle=1),
+}
+
+def preset_multiple(preset:str # one of `PRESETS`
+                   )->int:
+    "The multiple a preset pads images to, `unshuffle * 2**(height-1)`: the smallest side it can train on."
+    if preset not in PRESETS: raise LLIEError(f'unknown preset {preset!r}; choose one of {", ".join(PRESETS)}')
+    p = PRESETS[preset]; return p['unshuffle'] * 2 ** (p['height'] - 1)
+
+# %% ../nbs/00_core.ipynb #f7aee91b
+_NOISE = (r'All log messages before absl::InitializeLog\(\) is called', r'oneDNN custom operations are on',
+          r'cpu_feature_guard\.cc', r'^To enable the following instructions: .*rebuild TensorFlow')
+_CUDA_NOISE = (r'Could not find cuda drivers on your machine', r'failed call to cuInit', r'Unable to register cu(DNN|FFT|BLAS) factory',
+               r'computation placer already registered', r'TF-TRT Warning: Could not find TensorRT',
+               r'cuda_(diagnostics|driver|executor|platform)\.cc')
+
+def gpu_device_node()->bool:
+    "Whether this machine has an NVIDIA device node (`/dev/nvidia0`, ...): without one no CUDA GPU can be used."
+    return any(Path('/dev').glob('nvidia[0-9]*'))
+
+def _noise_patterns()->tuple: return _NOISE + (() if gpu_device_node() else _CUDA_NOISE)
+
+@contextlib.contextmanager
+def filtered_stderr(patterns:tuple, # regular expressions; a line of standard error matching any of them is dropped
+                   ):
+    "Capture file descriptor 2 (C++ libraries write there too) during the block; write back the lines no pattern matches."
+    try:
+        for s in (sys.stderr, sys.__stderr__):
+            if s is not None: s.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError): yield; return  # no usable file descriptor 2: nothing to filter
+    tmp = tempfile.TemporaryFile()
+    os.dup2(tmp.fileno(), 2)
+    try: yield
+    finally:
+        for s in (sys.stderr, sys.__stderr__):
+            try: s is not None and s.flush()
+            except (OSError, ValueError): pass
+        os.dup2(saved, 2); os.close(saved)
+        tmp.seek(0); text = tmp.read().decode(errors='replace'); tmp.close()
+        rx = [re.compile(p) for p in patterns]
+        keep = ''.join(l for l in text.splitlines(True) if not any(r.search(l) for r in rx))
+        if keep: os.write(2, keep.encode())
+
+class _QuietTensorFlow:
+    "A `sys.meta_path` finder that loads `tensorflow` (once) inside `filtered_stderr`, probing its devices there too."
+    def find_spec(self, name, path=None, target=None):
+        if name != 'tensorflow': return None
+        if self in sys.meta_path: sys.meta_path.remove(self)  # once; and the real finders do the work
+        import importlib.util
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, 'exec_module'): return spec
+        run = spec.loader.exec_module
+        def exec_module(module):
+            with filtered_stderr(_noise_patterns()):
+                run(module)
+                if not gpu_device_node(): # the CUDA probe logs its failure at the first device query: do it here
+                    try: module.config.list_physical_devices('GPU')
+                    except Exception: pass
+        spec.loader.exec_module = exec_module
+        return spec
+
+def quiet_start():
+    "Keep TensorFlow's start-up notices (and, without a GPU, its CUDA errors) off standard error; `LLIE_QUIET=0` disables."
+    if os.environ.get('LLIE_QUIET', '1') == '0': return
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    if 'tensorflow' in sys.modules or any(isinstance(f, _QuietTensorFlow) for f in sys.meta_path): return
+    sys.meta_path.insert(0, _QuietTensorFlow())
 
 # %% ../nbs/00_core.ipynb #31cd2ab0
 def set_seed(seed:int # seeds Python, NumPy and (if imported) TensorFlow/Keras
