@@ -4,19 +4,19 @@
 
 # %% ../nbs/02_model.ipynb #27fef737
 from __future__ import annotations
-import json, math
+import json, math, zipfile
 from pathlib import Path
 import numpy as np
 import keras
 from keras import layers, ops
-from .core import LLIEError, atomic_path, save_json
+from .core import LLIEError, atomic_path, save_json, PRESETS # the preset table lives in core (checked without Keras)
 
 # %% auto #0
-__all__ = ['PRESETS', 'BlurPool', 'BilinearUp2x', 'space_to_depth', 'depth_to_space', 'Conv2DTranspose', 'ChannelPool',
-           'SelectiveSum', 'channel_attention', 'spatial_attention', 'dau', 'skff', 'residual_down', 'residual_up',
-           'resample', 'msrb', 'rrg', 'PadToMultiple', 'CropLike', 'PixelUnshuffle', 'PixelShuffle', 'model_config',
-           'build_mirnet', 'gpu_available', 'set_precision', 'pad_multiple', 'forward_fn', 'predict_image',
-           'save_model', 'meta_path', 'load_model', 'count_flops', 'preset_table']
+__all__ = ['BlurPool', 'BilinearUp2x', 'space_to_depth', 'depth_to_space', 'Conv2DTranspose', 'ChannelPool', 'SelectiveSum',
+           'channel_attention', 'spatial_attention', 'dau', 'skff', 'residual_down', 'residual_up', 'resample', 'msrb',
+           'rrg', 'PadToMultiple', 'CropLike', 'PixelUnshuffle', 'PixelShuffle', 'model_config', 'build_mirnet',
+           'gpu_available', 'set_precision', 'pad_multiple', 'forward_fn', 'predict_image', 'save_model', 'meta_path',
+           'load_model', 'count_flops', 'preset_table']
 
 # %% ../nbs/02_model.ipynb #e4204180
 def _conv(filters, k=3, bias=False, name=None, **kw):
@@ -235,15 +235,6 @@ class PixelShuffle(layers.Layer):
     def get_config(self): return {**super().get_config(), 'factor': self.factor}
 
 # %% ../nbs/02_model.ipynb #88072a73
-PRESETS = {
-    'paper': dict(n_feat=64, n_rrg=3, n_msrb=2, height=3, width=2, unshuffle=1),
-    'base':  dict(n_feat=32, n_rrg=2, n_msrb=2, height=3, width=2, unshuffle=1),
-    'small': dict(n_feat=24, n_rrg=1, n_msrb=2, height=3, width=2, unshuffle=1),
-    'tiny':  dict(n_feat=16, n_rrg=1, n_msrb=2, height=3, width=2, unshuffle=1),
-    'fast':  dict(n_feat=16, n_rrg=1, n_msrb=2, height=3, width=2, unshuffle=2),
-    'nano':  dict(n_feat=8,  n_rrg=1, n_msrb=1, height=3, width=2, unshuffle=1),
-}
-
 def model_config(preset:str='tiny', # one of `PRESETS`
                  **overrides, # n_feat, n_rrg, n_msrb, height, width, unshuffle; None keeps the preset's value
                 )->dict:
@@ -353,20 +344,75 @@ def meta_path(path:str|Path)->Path:
     "The architecture JSON that goes with a `.weights.h5` file."
     path = Path(path); return path.with_name(path.name[:-len('.weights.h5')] + '.json')
 
+_ARCH_KEYS = ('n_feat', 'n_rrg', 'n_msrb', 'height', 'width', 'unshuffle')
+
+def _arch_text(arch:dict)->str:
+    "`tiny (n_feat 16, n_rrg 1, ...)`: a preset name and its settings."
+    return f"{arch.get('preset', 'MIRNet')} (" + ', '.join(f'{k} {arch[k]}' for k in _ARCH_KEYS if k in arch) + ')'
+
+def _h5_shapes(path:Path)->list:
+    "Sorted shapes of every array in a Keras `.weights.h5` file, read from its metadata only."
+    import h5py
+    shapes = []
+    with h5py.File(path, 'r') as f:
+        f.visititems(lambda name, o: shapes.append(tuple(o.shape)) if isinstance(o, h5py.Dataset) else None)
+    return sorted(shapes)
+
+def _guess_arch(shapes:list):
+    "The architecture (a preset's, or n_feat/unshuffle only) of weights with these array shapes, or None."
+    out = [s for s in shapes if len(s) == 4 and s[:2] == (3, 3) and s[3] in (3, 12, 27, 48)]  # conv_out: 3 * unshuffle**2 channels
+    if not out: return None
+    n_feat, s = out[-1][2], round((out[-1][3] // 3) ** 0.5)
+    for name, p in PRESETS.items():
+        if (p['n_feat'], p['unshuffle']) == (n_feat, s):
+            m = build_mirnet(name)
+            if sorted(tuple(w.shape) for w in m.weights) == shapes: return {'preset': name, **p}
+    return {'preset': 'another MIRNet', 'n_feat': n_feat, 'unshuffle': s}
+
+def _load_keras_file(path:Path)->keras.Model:
+    "Load a `.keras` file, turning Keras' errors into one `LLIEError` naming the file and the problem."
+    if not zipfile.is_zipfile(path): raise LLIEError(f'{path}: not a valid .keras file (not a zip archive: truncated or corrupt?)')
+    try: return keras.models.load_model(path)
+    except Exception as e:
+        msg = str(e)
+        if 'Lambda' in msg or 'safe_mode' in msg:
+            raise LLIEError(f'{path}: refused: it holds a Lambda layer (arbitrary Python code), which Keras\' safe mode does '
+                            'not load; save the model as .weights.h5 with its .json instead') from None
+        raise LLIEError(f'{path}: cannot load this .keras file ({type(e).__name__}: {msg.splitlines()[0][:200] if msg else "no detail"})') from None
+
+def _read_arch(path:Path, mp:Path)->dict:
+    "The architecture in the JSON `mp` beside the weights `path`, with errors naming the JSON."
+    try: meta = json.loads(mp.read_text())
+    except (ValueError, UnicodeDecodeError) as e: raise LLIEError(f'{mp}: not valid JSON ({e}); it should hold the architecture of {path.name}') from None
+    arch = meta.get('architecture') if isinstance(meta, dict) else None
+    if not isinstance(arch, dict): raise LLIEError(f'{mp}: no "architecture" mapping (the settings of the network {path.name} was saved from)')
+    return arch
+
 def load_model(path:str|Path, # `.weights.h5` (with its `.json`) or `.keras` file
                preset:str|None=None, # architecture to use if there is no JSON beside the weights
               )->keras.Model:
-    "Rebuild MIRNet and load trained weights, with a clear error if the file is missing or does not fit."
+    "Rebuild MIRNet and load trained weights; every failure is one `LLIEError` naming the file and the problem."
     path = Path(path)
     if not path.exists(): raise LLIEError(f'{path}: weights file not found')
-    if path.suffix == '.keras': return keras.models.load_model(path)
-    mp = meta_path(path)
-    if mp.exists(): arch = json.loads(mp.read_text())['architecture']
-    elif preset: arch = model_config(preset)
-    else: raise LLIEError(f'{path}: no architecture file {mp.name} beside it; pass preset=')
-    model = build_mirnet(**arch)
+    if path.is_dir(): raise LLIEError(f'{path}: is a folder, not a weights file')
+    if path.suffix == '.keras': return _load_keras_file(path)
+    mp = meta_path(path) if path.name.endswith('.weights.h5') else None
+    if mp is not None and mp.exists(): arch, src = _read_arch(path, mp), mp
+    elif preset: arch, src = model_config(preset), None
+    else: raise LLIEError(f'{path}: no architecture file {mp.name if mp else "<name>.json"} beside it; pass preset= (--preset)')
+    try: model = build_mirnet(**arch)
+    except (LLIEError, TypeError) as e: raise LLIEError(f'{src or path}: bad architecture {arch}: {e}') from None
+    try: shapes = _h5_shapes(path)
+    except Exception as e: raise LLIEError(f'{path}: not a readable Keras weights file (truncated or corrupt HDF5: {str(e).splitlines()[0][:200]})') from None
+    if shapes != sorted(tuple(w.shape) for w in model.weights):
+        theirs = _guess_arch(shapes)
+        told = f' (from {src.name})' if src else ' (from preset=)'
+        raise LLIEError(f'{path}: weights are for {_arch_text(theirs) if theirs else "another network (not MIRNet)"}, '
+                        f'the model is {_arch_text(model.llie_config)}{told}' +
+                        (f'; use preset={theirs["preset"]!r} (--preset {theirs["preset"]})' if theirs and theirs['preset'] in PRESETS else ''))
     try: model.load_weights(path)
-    except Exception as e: raise LLIEError(f'{path}: weights do not fit MIRNet {arch}: {e}') from e
+    except Exception as e:
+        raise LLIEError(f'{path}: cannot read the weights (truncated or corrupt? {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ""})') from None
     return model
 
 # %% ../nbs/02_model.ipynb #82d94e98
