@@ -4,12 +4,13 @@
 
 # %% ../nbs/11_pipeline.ipynb #265d45ba
 from __future__ import annotations
-import sys, json, time, argparse, datetime
+import os, sys, ast, json, math, time, argparse, datetime, tempfile
 from pathlib import Path
-from .core import LLIEError, load_profile, save_yaml, save_json, env_info, repo_root, parse_overrides
+from .core import LLIEError, load_profile, save_yaml, save_json, env_info, repo_root, parse_overrides, PRESETS, preset_multiple
 
 # %% auto #0
-__all__ = ['STAGES', 'nbs_dir', 'stage_parameters', 'check_config', 'record_stage_seconds', 'run_pipeline', 'main']
+__all__ = ['STAGES', 'PARAMETERS', 'RELATIONS', 'nbs_dir', 'stage_parameters', 'check_config', 'Int', 'Float', 'OneOf', 'Bool',
+           'Text', 'ExistingPath', 'stage_defaults', 'validate_config', 'record_stage_seconds', 'run_pipeline', 'main']
 
 # %% ../nbs/11_pipeline.ipynb #3c84b424
 STAGES = ['01_data', '02_model', '04_train', '06_evaluate', '07_visualize']
@@ -39,6 +40,151 @@ def check_config(cfg:dict, # the run's configuration (a loaded profile with over
     if unused: raise LLIEError(f'parameter(s) not declared by any stage notebook: {", ".join(unused)}')
     return stages
 
+# %% ../nbs/11_pipeline.ipynb #00a74aff
+def _is_int(v): return isinstance(v, int) and not isinstance(v, bool)
+def _is_num(v): return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+def Int(lo:int|None=None, hi:int|None=None, none:bool=False):
+    "Check: an integer in [lo, hi] (None allowed if `none`)."
+    what = 'an integer' + (f' >= {lo}' if lo is not None and hi is None else f' in [{lo}, {hi}]' if lo is not None else '') + (' or null' if none else '')
+    def check(v):
+        if v is None and none: return None
+        if not _is_int(v) or (lo is not None and v < lo) or (hi is not None and v > hi): return f'expected {what}'
+    return check
+
+def Float(lo:float|None=None, hi:float|None=None, lo_open:bool=False, hi_open:bool=False, none:bool=False):
+    "Check: a finite number in the interval from lo to hi, either end open (None allowed if `none`)."
+    rng = ('(' if lo_open else '[') + f'{lo if lo is not None else "-inf"}, {hi if hi is not None else "inf"}' + (')' if hi_open or hi is None else ']')
+    what = f'a number > {lo}' if lo_open and hi is None else f'a number >= {lo}' if hi is None and lo is not None else f'a number in {rng}'
+    def check(v):
+        if v is None and none: return None
+        if not _is_num(v): return f'expected {what}' + (' or null' if none else '')
+        if (lo is not None and (v < lo or (lo_open and v == lo))) or (hi is not None and (v > hi or (hi_open and v == hi))):
+            return f'expected {what}' + (' or null' if none else '')
+    return check
+
+def OneOf(*choices, none:bool=False):
+    "Check: one of `choices`."
+    def check(v):
+        if v is None and none: return None
+        if v not in choices: return 'expected one of ' + ', '.join(map(str, choices)) + (' or null' if none else '')
+    return check
+
+def Bool():
+    "Check: true or false."
+    return lambda v: None if isinstance(v, bool) else 'expected true or false'
+
+def Text(none:bool=False):
+    "Check: a string."
+    return lambda v: None if isinstance(v, str) or (v is None and none) else 'expected a string' + (' or null' if none else '')
+
+def ExistingPath(kind:str='any', none:bool=True):
+    "Check: a path that exists (`kind` 'file', 'dir' or 'any'), or null."
+    def check(v):
+        if v is None and none: return None
+        if not isinstance(v, str): return 'expected a path'
+        p = Path(v).expanduser()
+        if not p.exists(): return f'{p}: not found'
+        if kind == 'file' and not p.is_file(): return f'{p}: not a file'
+        if kind == 'dir' and not p.is_dir(): return f'{p}: not a folder'
+    return check
+
+def _data(v):
+    "null/'default', a URL, or an existing folder or .zip."
+    if v is None or v == 'default': return None
+    if not isinstance(v, str): return 'expected null, default, a folder, a .zip or a URL'
+    if v.split(':', 1)[0].lower() in ('http', 'https', 'file') and '://' in v: return None
+    p = Path(v).expanduser()
+    if not p.exists(): return f'{p}: dataset not found (expected a folder, a .zip or a URL)'
+    if p.is_file() and p.suffix.lower() != '.zip': return f'{p}: not a dataset (expected a folder, a .zip or a URL)'
+
+def _size(v):
+    return None if isinstance(v, (list, tuple)) and len(v) == 2 and all(_is_int(x) and x >= 1 for x in v) else 'expected [height, width], two integers >= 1'
+
+def _crop_schedule(v):
+    if v is None: return None
+    ok = isinstance(v, (list, tuple)) and v and all(isinstance(r, (list, tuple)) and len(r) == 3 and all(_is_int(x) for x in r)
+                                                   and r[0] >= 0 and r[1] >= 1 and r[2] >= 1 for r in v)
+    if not ok: return 'expected null or a list of [from_epoch, crop_size, batch_size] (integers, epoch >= 0, sizes >= 1)'
+    if [r[0] for r in v] != sorted({r[0] for r in v}): return 'expected from_epoch values in increasing order, each once'
+
+_fraction = Float(0, 1, hi_open=True)
+_share = Float(0, 1)
+_weight = Float(0)
+PARAMETERS = {
+    'data': _data, 'seed': Int(0), 'val_fraction': _fraction, 'test_fraction': _fraction,
+    'preset': OneOf(*PRESETS), 'n_feat': Int(1, none=True), 'n_rrg': Int(1, none=True), 'n_msrb': Int(1, none=True),
+    'precision': OneOf('float32', 'mixed_bfloat16', 'mixed_float16', 'auto'), 'show_flops': Bool(), 'image_size': _size,
+    'epochs': Int(1), 'steps_per_epoch': Int(1), 'batch_size': Int(1), 'crop_size': Int(1),
+    'lr': Float(0, lo_open=True), 'lr_factor': Float(0, 1, lo_open=True, hi_open=True), 'lr_patience': Int(0),
+    'min_lr': Float(0), 'charbonnier_eps': Float(0, lo_open=True),
+    'ssim_weight': _weight, 'lpips_weight': _weight, 'color_weight': _weight,
+    'strategy': OneOf('default', 'mirrored', 'multiworker'),
+    'max_val_images': Int(1, none=True), 'max_test_images': Int(1, none=True),
+    'init_weights': ExistingPath('file'), 'weights': ExistingPath('file'), 'unpaired': ExistingPath('dir'),
+    'best_by': OneOf('val_psnr', 'val_ssim', 'val_loss', 'val_lpips'),
+    'schedule': OneOf('plateau', 'cosine'), 'warmup_epochs': Int(0), 'ema': Float(0, 1, hi_open=True),
+    'clipnorm': Float(0, lo_open=True, none=True), 'crop_schedule': _crop_schedule,
+    'synth_fraction': _share, 'passthrough_fraction': _share, 'jpeg_fraction': _share,
+    'lpips': Bool(), 'warmup': Int(0), 'n_samples': Int(0), 'run_name': Text(none=True), 'description': Text(none=True),
+}
+
+def _crop_rule(cfg:dict, crop:int, where:str)->list:
+    "Why `crop` is too small for the training preset and loss, if it is."
+    need = {f'the {cfg["preset"]} preset pads to multiples of {preset_multiple(cfg["preset"])}': preset_multiple(cfg['preset'])} \
+           if cfg.get('preset') in PRESETS else {}
+    need['the SSIM metric of every training step needs 11'] = 11
+    if _is_num(cfg.get('lpips_weight')) and cfg['lpips_weight'] > 0: need['LPIPS in the loss (lpips_weight > 0) needs 32'] = 32
+    bad = [k for k, n in need.items() if crop < n]
+    return [f'{where}={crop}: too small, at least {max(need[k] for k in bad)} ({"; ".join(bad)})'] if bad else []
+
+def _rel_crop(cfg):
+    out = _crop_rule(cfg, cfg['crop_size'], 'crop_size') if _is_int(cfg.get('crop_size')) and cfg['crop_size'] >= 1 else []
+    if cfg.get('crop_schedule') and _crop_schedule(cfg['crop_schedule']) is None:
+        for r in cfg['crop_schedule']: out += _crop_rule(cfg, r[1], f'crop_schedule [{r[0]}, {r[1]}, {r[2]}]: crop_size')
+    return out
+
+def _rel_fractions(cfg):
+    v, t = cfg.get('val_fraction'), cfg.get('test_fraction')
+    if _fraction(v) is None and _fraction(t) is None and v + t >= 1:
+        return [f'val_fraction + test_fraction = {v + t:g}: must be below 1 (no training pairs left)']
+    return []
+
+def _rel_best_by(cfg):
+    if cfg.get('best_by') == 'val_lpips' and not (_is_num(cfg.get('lpips_weight')) and cfg['lpips_weight'] > 0):
+        return ['best_by=val_lpips: needs lpips_weight > 0 (LPIPS is computed during training only when it is in the loss)']
+    return []
+
+def _rel_lr(cfg):
+    lr, m = cfg.get('lr'), cfg.get('min_lr')
+    ok = PARAMETERS['lr'](lr) is None and PARAMETERS['min_lr'](m) is None
+    return [f'min_lr={m} is above lr={lr}'] if ok and m > lr else []
+
+RELATIONS = [_rel_crop, _rel_fractions, _rel_best_by, _rel_lr]
+
+def stage_defaults(stages:list|None=None, # notebook stems (default `STAGES`); a later stage's default wins
+                  )->dict:
+    "The default values of the stage notebooks' parameters (those written as Python literals)."
+    import papermill as pm
+    out = {}
+    for s in stages or STAGES:
+        for k, v in pm.inspect_notebook(str(nbs_dir()/f'{s}.ipynb')).items():
+            try: out[k] = ast.literal_eval(v['default'])
+            except (ValueError, SyntaxError): pass
+    return out
+
+def validate_config(cfg:dict, # the run's configuration
+                   )->dict: # the values every check saw (stage defaults, then `cfg`)
+    "Check every parameter's value and their relations; one `LLIEError` lists every bad value."
+    order = [s for s in STAGES if s != '04_train'] + ['04_train']  # training's defaults (preset, crop) decide the relations
+    eff = {**stage_defaults(order), **cfg}
+    bad = []
+    for k, v in cfg.items():
+        if k in PARAMETERS and (msg := PARAMETERS[k](v)): bad.append(f'{k}={v!r}: {msg}')
+    for rel in RELATIONS: bad += rel(eff)
+    if bad: raise LLIEError(f'{len(bad)} bad parameter value(s):\n  ' + '\n  '.join(bad))
+    return eff
+
 # %% ../nbs/11_pipeline.ipynb #f159d926
 def record_stage_seconds(run_dir:str|Path, # the run folder
                          stage:str, # notebook stem that finished
@@ -53,6 +199,39 @@ def record_stage_seconds(run_dir:str|Path, # the run folder
     return times
 
 # %% ../nbs/11_pipeline.ipynb #075d07f4
+def _without_test_cells(src:Path, dest:Path)->Path:
+    "Write `src` without its cells tagged `test` (unit tests, benchmarks) to `dest`, for papermill; `nbdev_test` runs them all."
+    import nbformat
+    nb = nbformat.read(str(src), as_version=4)
+    nb.cells = [c for c in nb.cells if 'test' not in c.get('metadata', {}).get('tags', [])]
+    nbformat.write(nb, str(dest))
+    return dest
+
+def _epochs_done(run_dir:Path)->int:
+    "How many epochs a (possibly killed) training run in `run_dir` finished: its last checkpoint or history.csv."
+    n = 0
+    ck = run_dir/'checkpoints'/'latest'
+    try: n = int(json.loads((run_dir/'checkpoints'/ck.read_text().strip()/'state.json').read_text())['epoch'])
+    except (OSError, ValueError, KeyError, TypeError): pass
+    try:
+        import csv
+        with open(run_dir/'history.csv') as f: n = max(n, len({r['epoch'] for r in csv.DictReader(f)}))
+    except (OSError, KeyError, csv.Error): pass
+    return n
+
+def _dead_kernel(stage:str, run_dir:Path, rerun:str)->LLIEError:
+    "The one-line error for a stage whose kernel died (killed, e.g. by the OOM killer or SIGKILL)."
+    if stage == '04_train': return LLIEError(f'training stopped at epoch {_epochs_done(run_dir)}; {rerun} to resume')
+    return LLIEError(f'stage {stage} stopped: its kernel died (killed, or out of memory?); {rerun}')
+
+def _write_index(run_dir:Path):
+    "The run's index.html (`llie.report.write_index`), once that module exists."
+    try: from llie.report import write_index
+    except ImportError as e:
+        if getattr(e, 'name', None) == 'llie.report': return None  # not written yet; any other import error surfaces
+        raise
+    return write_index(run_dir)
+
 def run_pipeline(profile:str='quick', # profile name in configs/ or a YAML path
                  overrides:list|dict|None=None, # `key=value` strings or a dict applied after the profile
                  run_name:str|None=None, # report folder name (default: profile and time stamp)
@@ -62,29 +241,36 @@ def run_pipeline(profile:str='quick', # profile name in configs/ or a YAML path
                 )->Path:
     "Execute the stage notebooks with papermill into `reports/<run_name>/`; returns the run folder."
     import papermill as pm
+    from nbclient.exceptions import DeadKernelError
     cfg = load_profile(profile, overrides)
-    if cfg.get('data') and not str(cfg['data']).startswith(('http://', 'https://', 'file://')):
+    if cfg.get('data') and isinstance(cfg['data'], str) and cfg['data'] != 'default' and '://' not in cfg['data']:
         cfg['data'] = str(Path(cfg['data']).expanduser().resolve())
-    for k in ('init_weights', 'weights'):  # weight files: relative to where the command runs (the notebooks run in nbs/)
-        if cfg.get(k):
-            cfg[k] = str(Path(cfg[k]).expanduser().resolve())
-            if not Path(cfg[k]).is_file(): raise LLIEError(f'{cfg[k]}: {k} file not found')
+    for k in ('init_weights', 'weights', 'unpaired'):  # paths: relative to where the command runs (the notebooks run in nbs/)
+        if cfg.get(k) and isinstance(cfg[k], str): cfg[k] = str(Path(cfg[k]).expanduser().resolve())
+    named = bool(run_name or cfg.get('run_name'))
     run_name = run_name or cfg.pop('run_name', None) or f"{cfg['profile']}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
-    stages = check_config(cfg, stages)   # before anything is written
+    stages = check_config(cfg, stages)   # before anything is written: unknown names,
+    validate_config(cfg)                 # then every value
+    rerun = 'rerun the same command' if named else f'rerun the same command with --run-name {run_name}'
     run_dir = (Path(reports)/run_name).resolve(); run_dir.mkdir(parents=True, exist_ok=True)
     cfg['run_dir'] = str(run_dir)
     save_yaml(cfg, run_dir/'config.yaml'); save_json(env_info(), run_dir/'environment.json')
     times = {}
     for s in stages:
         t = time.perf_counter(); print(f'[llie] running {s} -> {run_dir/(s + ".ipynb")}', flush=True)
+        src = _without_test_cells(nbs_dir()/f'{s}.ipynb', run_dir/f'.{s}.src.ipynb')
         try:
-            pm.execute_notebook(str(nbs_dir()/f'{s}.ipynb'), str(run_dir/f'{s}.ipynb'), parameters=stage_parameters(nbs_dir()/f'{s}.ipynb', cfg),
-                                cwd=str(nbs_dir()), progress_bar=progress, kernel_name='python3')
+            pm.execute_notebook(str(src), str(run_dir/f'{s}.ipynb'), parameters=stage_parameters(nbs_dir()/f'{s}.ipynb', cfg),
+                                cwd=str(nbs_dir()), progress_bar=progress, kernel_name='python3',
+                                extra_arguments=['--IPKernelApp.exec_lines=import llie'])  # quiet TensorFlow start (llie.core.quiet_start)
         except pm.PapermillExecutionError as e:
             raise LLIEError(f'stage {s} failed; see the executed notebook {run_dir/(s + ".ipynb")}: {e.ename}: {e.evalue}') from None
+        except DeadKernelError: raise _dead_kernel(s, run_dir, rerun) from None
+        finally: src.unlink(missing_ok=True)
         times[s] = round(time.perf_counter() - t, 1)
         record_stage_seconds(run_dir, s, times[s])
-    print(f'[llie] report in {run_dir} ({sum(times.values()):.0f} s)', flush=True)
+    index = _write_index(run_dir)
+    print(f'[llie] report in {index or run_dir} ({sum(times.values()):.0f} s)', flush=True)
     return run_dir
 
 # %% ../nbs/11_pipeline.ipynb #f201d705
@@ -99,9 +285,10 @@ def main(argv:list|None=None # command-line arguments (default: sys.argv[1:])
     ap.add_argument('--stages', default=None, help='comma-separated notebook stems to run (default: all)')
     ap.add_argument('overrides', nargs='*', help='parameter overrides key=value, e.g. epochs=3 preset=small')
     a = ap.parse_args(argv)
-    ov = parse_overrides(a.overrides)
-    if a.data: ov['data'] = a.data
-    try: run_pipeline(a.profile, ov, a.run_name, a.reports, a.stages.split(',') if a.stages else None)
+    try:
+        ov = parse_overrides(a.overrides)
+        if a.data: ov['data'] = a.data
+        run_pipeline(a.profile, ov, a.run_name, a.reports, a.stages.split(',') if a.stages else None)
     except LLIEError as e:
         print(f'llie report: error: {e}', file=sys.stderr); return 1
     return 0
