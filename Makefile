@@ -68,7 +68,8 @@ bench: setup
 
 ## README.md from nbs/index.ipynb (quarto-free)
 readme: setup
-	$(BIN)/jupyter nbconvert --execute --to markdown nbs/index.ipynb --output-dir . --output README
+	$(BIN)/jupyter nbconvert --execute --to markdown nbs/index.ipynb --output-dir . --output README \
+	  --TagRemovePreprocessor.enabled=True --TagRemovePreprocessor.remove_input_tags=hide-input
 	
 clean:
 	rm -rf reports _proc
