@@ -35,7 +35,7 @@ browser:
 	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >$${TMPDIR:-/tmp}/llie-apt-chromium.log 2>&1 \
 	  || echo "make browser: apt-get install chromium failed (see $${TMPDIR:-/tmp}/llie-apt-chromium.log): the browser test will be skipped"; }
 
-## Main job: run every notebook with papermill into reports/<run>/ (PROFILE=smoke|quick|cpu|lol-cpu|paper, DATA=path, ARGS="epochs=3 ...")
+## Main job: run every notebook with papermill into reports/<run>/ (PROFILE=smoke|quick|cpu|default|finetune|paper, DATA=path, ARGS="epochs=3 ...")
 report: setup
 	$(PY) -m llie.pipeline --profile $(PROFILE) $(if $(DATA),--data $(DATA)) $(if $(RUN),--run-name $(RUN)) $(ARGS)
 
