@@ -4,12 +4,12 @@
 
 # %% ../nbs/10_cli.ipynb #00cfb64a
 from __future__ import annotations
-import sys, argparse
+import sys, argparse, signal, threading
 from pathlib import Path
 from .core import LLIEError
 
 # %% auto #0
-__all__ = ['main']
+__all__ = ['Terminated', 'main']
 
 # %% ../nbs/10_cli.ipynb #bca2157c
 def _tile(s:str):
@@ -19,6 +19,20 @@ def _tile(s:str):
     if n <= 0 or n % 4: raise argparse.ArgumentTypeError(f'tile size must be a positive multiple of 4, not {n}')
     return n
 
+def _quality(s:str)->int:
+    try: q = int(s)
+    except ValueError: q = None
+    if q is None or not 1 <= q <= 100: raise argparse.ArgumentTypeError(f'JPEG quality must be an integer from 1 to 100, not {s!r}')
+    return q
+
+def _exposure(s:str):
+    if s.strip().lower() == 'auto': return 'auto'
+    try: t = float(s)
+    except ValueError: t = None
+    if t is None or not 0 < t < 1:
+        raise argparse.ArgumentTypeError(f"expected auto or a target mean brightness strictly between 0 and 1 (e.g. 0.4), not {s!r}")
+    return t
+
 def _parser()->argparse.ArgumentParser:
     from llie import __version__
     p = argparse.ArgumentParser(prog='llie', description='Low-light image enhancement with MIRNet.',
@@ -26,17 +40,30 @@ def _parser()->argparse.ArgumentParser:
     p.add_argument('--version', action='version', version=f'llie {__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
     e = sub.add_parser('enhance', help='enhance image files, folders or glob patterns',
-                       description='Enhance low-light photos. Exit code 0: all done; 1: some files failed; 2: usage error.')
-    e.add_argument('inputs', nargs='+', metavar='INPUT', help='image files, folders (not recursive) or quoted glob patterns')
+                       description='Enhance low-light photos. Exit code 0: all done; 1: some files failed; 2: usage error; '
+                                   '130: interrupted (Ctrl-C); 143: terminated (SIGTERM). Interrupted runs leave no partial files.')
+    e.add_argument('inputs', nargs='+', metavar='INPUT',
+                   help='image files, folders, quoted glob patterns, or - to read file names from standard input (one a line)')
     e.add_argument('-o', '--outdir', required=True, help='output folder (created if needed)')
+    e.add_argument('-r', '--recursive', action='store_true', help='search folders recursively; results mirror the folder tree under OUTDIR')
+    e.add_argument('--suffix', default='', help='appended to each output name (IMG_1.jpg -> IMG_1SUFFIX.png; write --suffix=-x for one that starts with -)')
     e.add_argument('--weights', help='trained weights (.weights.h5 with its .json, or .keras); default: the model shipped with llie')
     e.add_argument('--preset', help='architecture of the weights if there is no .json beside them (paper, base, small, tiny, nano)')
     e.add_argument('--format', default='png', choices=['png', 'jpg', 'tif'], help='output format (default: png)')
-    e.add_argument('--quality', type=int, default=95, help='JPEG quality (default: 95)')
-    e.add_argument('--overwrite', action='store_true', help='replace existing results (inputs are never replaced)')
+    e.add_argument('--quality', type=_quality, default=95, metavar='1-100', help='JPEG quality (default: 95)')
+    e.add_argument('--bit-depth', default='auto', choices=['auto', '8', '16'],
+                   help='bits per sample: auto (default): 16 for 16-bit inputs written as png/tif, else 8')
+    e.add_argument('--rgb', action='store_true', help='write greyscale inputs as RGB (default: greyscale stays greyscale)')
+    e.add_argument('--exposure', type=_exposure, default='auto', metavar='auto|T',
+                   help="brightness: auto (default) keeps the model's; a number T in (0, 1) sets the mean brightness of every result")
+    grp = e.add_mutually_exclusive_group()
+    grp.add_argument('--overwrite', action='store_true', help='replace existing results (inputs are never replaced)')
+    grp.add_argument('--skip-existing', action='store_true', help='skip inputs whose result exists (continue an interrupted batch)')
     e.add_argument('--tile', type=_tile, default='auto', metavar='N|auto|none',
                    help='tile size in pixels (multiple of 4); auto (default): 512-pixel tiles for large images (above 2.5 MP for the tiny model, less for wider ones); none: whole images')
     e.add_argument('--overlap', type=int, default=32, help='tile overlap in pixels (default: 32)')
+    e.add_argument('--fast', action='store_true',
+                   help='large images (above 1 MP): enhance a shrunk copy once and apply it at full size (much faster, less denoising)')
     e.add_argument('--precision', default='float32', choices=['float32', 'mixed_bfloat16', 'mixed_float16', 'auto'],
                    help='compute precision (default: float32; auto: bfloat16 on CPUs that support it, float16 on GPUs)')
     e.add_argument('--no-progress', action='store_true', help='no progress bar')
@@ -56,12 +83,16 @@ def _parser()->argparse.ArgumentParser:
 def _enhance(a)->int:
     from llie.enhance import enhance_files, format_summary
     if a.overlap < 0: raise LLIEError(f'--overlap must be >= 0, not {a.overlap}')
+    if a.inputs.count('-') > 1: raise LLIEError('- (file names on standard input) can be given once only')
     s = enhance_files(a.inputs, a.outdir, weights=a.weights, fmt=a.format, overwrite=a.overwrite, tile=a.tile,
                       quality=a.quality, preset=a.preset, precision=a.precision, overlap=a.overlap,
-                      progress=False if a.no_progress else None, verbose=sys.stderr.isatty())
+                      progress=False if a.no_progress else None, verbose=sys.stderr.isatty(), exposure=a.exposure,
+                      skip_existing=a.skip_existing, recursive=a.recursive, suffix=a.suffix,
+                      bit_depth=a.bit_depth if a.bit_depth == 'auto' else int(a.bit_depth), keep_grey=not a.rgb, fast=a.fast)
     print(format_summary(s))
     return 1 if s['failed'] else 0
 
+# %% ../nbs/10_cli.ipynb #c25x0001
 def _export(a)->int:
     from llie.export import export_model
     r = export_model(a.weights, a.outdir, onnx=a.onnx, preset=a.preset, overwrite=a.overwrite, opset=a.opset)
@@ -75,21 +106,35 @@ def _report(argv:list)->int:
     except SystemExit as e: r = e.code if isinstance(e.code, int) or e.code is None else 1 # e.g. argparse's --help
     return r if isinstance(r, int) else 0
 
+class Terminated(BaseException):
+    "Raised by `llie enhance`'s SIGTERM handler: unwinds like Ctrl-C, so that temporary files are removed."
+
+def _on_sigterm(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN) # a second SIGTERM must not interrupt the clean-up
+    raise Terminated()
+
 def main(argv:list|None=None # command-line arguments (default: `sys.argv[1:]`)
-        )->int: # exit code: 0 ok, 1 some inputs failed, 2 usage error
+        )->int: # exit code: 0 ok, 1 some inputs failed, 2 usage error, 130 interrupted, 143 terminated
     "Run the `llie` command line."
     argv = sys.argv[1:] if argv is None else [str(o) for o in argv]
+    prev = None
     try:
         if argv[:1] == ['report']: return _report(argv[1:]) # all options belong to the pipeline
         p = _parser()
         try: a = p.parse_args(argv)
         except SystemExit as e: return e.code if isinstance(e.code, int) else 2
         if a.command is None: p.print_help(sys.stderr); return 2
+        if a.command == 'enhance' and threading.current_thread() is threading.main_thread():
+            prev = signal.signal(signal.SIGTERM, _on_sigterm)
         return a.func(a)
     except LLIEError as e:
         print(f'llie: error: {e}', file=sys.stderr); return 2
     except KeyboardInterrupt:
         print('llie: interrupted', file=sys.stderr); return 130
+    except Terminated:
+        print('llie: terminated (SIGTERM); no partial files were left', file=sys.stderr); return 143
+    finally:
+        if prev is not None: signal.signal(signal.SIGTERM, prev)
 
 # %% ../nbs/10_cli.ipynb #11de525c
 #| eval: false

@@ -4,16 +4,18 @@
 
 # %% ../nbs/08_enhance.ipynb #1b279127
 from __future__ import annotations
-import sys, time, glob, math
+import os, sys, time, glob, math, zlib, struct
 from pathlib import Path
 import numpy as np
-from PIL import Image
-from .core import LLIEError
-from .data import IMAGE_EXTS, read_image, write_image
+from PIL import Image, ImageFile, UnidentifiedImageError
+from .core import LLIEError, atomic_path
+from .data import IMAGE_EXTS, ImageError, read_image, write_image
 
 # %% auto #0
-__all__ = ['default_weights', 'get_model', 'auto_tile', 'check_tile', 'enhance_array', 'enhance', 'find_inputs', 'plan_outputs',
-           'enhance_files', 'format_summary']
+__all__ = ['default_weights', 'get_model', 'auto_tile', 'check_tile', 'enhance_array', 'guided_coefficients', 'apply_guided',
+           'fast_scale', 'enhance_fast', 'check_exposure', 'apply_exposure', 'enhance', 'find_inputs', 'read_file',
+           'save_file', 'plan_outputs', 'check_quality', 'check_bit_depth', 'warm_up', 'enhance_files',
+           'format_summary']
 
 # %% ../nbs/08_enhance.ipynb #52fdd0c1
 def default_weights()->Path:
@@ -52,6 +54,7 @@ def get_model(weights:str|Path|None=None, # `.weights.h5` (with its `.json`) or 
 # %% ../nbs/08_enhance.ipynb #6e494bbe
 _AUTO_PIXELS = 2.5e6 # `tile='auto'` tiles images with more pixels than this for a 16-channel (`tiny`) model,
 _AUTO_TILE = 512     # into tiles of this size; wider models tile sooner (activation memory grows with width)
+_ROWS = 128 # rows converted or upsampled at a time: a few rows of float64, not copies of the whole image
 
 def auto_tile(model, # a MIRNet
               h:int, w:int, # image height and width
@@ -114,12 +117,14 @@ def enhance_array(img:np.ndarray, # HxWx3 float image in [0, 1]
                   model, # a MIRNet (e.g. from `get_model`)
                   tile:int|str|None=None, # tile size (a multiple of the model's pad multiple: 4, or 8 for `fast`), 'auto' (see `auto_tile`) or None/'none' (whole image)
                   overlap:int=32, # overlap between neighbouring tiles, in pixels
+                  fast:bool=False, # above `_FAST_PIXELS` (1 MP): enhance a shrunk copy and apply it at full size (`enhance_fast`)
                  )->np.ndarray: # float32 HxWx3 in [0, 1]
-    "Enhance one float image, in overlapping tiles if `tile` says so."
+    "Enhance one float image, in overlapping tiles if `tile` says so (or by the fast path if `fast`)."
     img = np.asarray(img, dtype=np.float32)
     if img.ndim != 3 or img.shape[-1] != 3 or 0 in img.shape: raise LLIEError(f'expected an HxWx3 image, got shape {img.shape}')
     tile = check_tile(tile, model, overlap)
     h, w = img.shape[:2]
+    if fast and fast_scale(h, w) > 1: return enhance_fast(img, model, tile=tile, overlap=overlap)
     if tile == 'auto': tile = auto_tile(model, h, w)
     mult = _multiple(model)
     ri, ci = _reflect_index(h, mult), _reflect_index(w, mult)
@@ -148,6 +153,119 @@ def enhance_array(img:np.ndarray, # HxWx3 float image in [0, 1]
     flush(top + th)
     return out
 
+# %% ../nbs/08_enhance.ipynb #e23x0002
+_FAST_PIXELS = 1e6 # `fast=True`: images above this many pixels are enhanced at about this size, then guided back up
+_FAST_RADIUS, _FAST_EPS = 4, 1e-3 # guided filter window radius (low-resolution pixels) and regulariser
+
+def _edge_index(n:int, m:int)->np.ndarray: return np.minimum(np.arange(n + (-n) % m), n - 1)
+
+def _downscale(img:np.ndarray, s:int)->np.ndarray:
+    "Area-average `img` by an integer factor `s` (edge pixels repeated to a multiple of `s`), a band of rows at a time."
+    h, w, c = img.shape
+    ri, ci = _edge_index(h, s), _edge_index(w, s)
+    H, W = len(ri) // s, len(ci) // s
+    out = np.empty((H, W, c), np.float32)
+    k = max(1, _ROWS // s)
+    for r in range(0, H, k):
+        rows = img[ri[r * s:(r + k) * s]][:, ci]
+        out[r:r + k] = rows.reshape(-1, s, W, s, c).mean(axis=(1, 3), dtype=np.float64)
+    return out
+
+def _box(a:np.ndarray, r:int)->np.ndarray:
+    from scipy.ndimage import uniform_filter
+    return uniform_filter(a, size=(2 * r + 1, 2 * r + 1) + (1,) * (a.ndim - 2), mode='reflect')
+
+def guided_coefficients(x:np.ndarray, # HxWx3 guide (the low-resolution input)
+                        y:np.ndarray, # HxWx3 target (the model's output for `x`)
+                        r:int=_FAST_RADIUS, # window radius in pixels
+                        eps:float=_FAST_EPS, # regulariser (larger: smoother, less local contrast)
+                       )->tuple: # (A: HxWx3x3, b: HxWx3) with y ~ x @ A + b locally
+    "Per-pixel affine colour transforms fitted in windows (He et al.'s guided filter with a colour guide), then averaged."
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    mx, my = _box(x, r), _box(y, r)
+    sxx = _box(x[..., :, None] * x[..., None, :], r) - mx[..., :, None] * mx[..., None, :]
+    sxy = _box(x[..., :, None] * y[..., None, :], r) - mx[..., :, None] * my[..., None, :]
+    A = np.linalg.solve(sxx + eps * np.eye(3), sxy)
+    b = my - np.einsum('hwi,hwij->hwj', mx, A)
+    return _box(A, r).astype(np.float32), _box(b, r).astype(np.float32)
+
+def _interp(n_out:int, n_in:int, s:float)->tuple:
+    "Bilinear source indices and weights (pixel centres aligned) for resizing an axis of `n_in` samples to `n_out`."
+    u = np.clip((np.arange(n_out) + 0.5) / s - 0.5, 0, n_in - 1)
+    i0 = np.floor(u).astype(int); i1 = np.minimum(i0 + 1, n_in - 1)
+    return i0, i1, (u - i0).astype(np.float32)
+
+def apply_guided(img:np.ndarray, # full-resolution HxWx3 input
+                 A:np.ndarray, b:np.ndarray, # coefficients from `guided_coefficients` at low resolution
+                 s:float, # the scale factor between them
+                )->np.ndarray: # float32 HxWx3 in [0, 1]
+    "Upsample the coefficient fields bilinearly and apply them to the full-resolution input, a band of rows at a time."
+    h, w = img.shape[:2]
+    coef = np.concatenate([A.reshape(*A.shape[:2], 9), b], axis=-1) # hxwx12
+    yi0, yi1, yf = _interp(h, coef.shape[0], s); xi0, xi1, xf = _interp(w, coef.shape[1], s)
+    out = np.empty((h, w, 3), np.float32)
+    k = max(1, _ROWS // 2)
+    for r in range(0, h, k):
+        sl = slice(r, min(r + k, h)); f = yf[sl, None, None]
+        rows = coef[yi0[sl]] * (1 - f) + coef[yi1[sl]] * f
+        c = rows[:, xi0] * (1 - xf[None, :, None]) + rows[:, xi1] * xf[None, :, None] # band x w x 12
+        x = img[sl]
+        o = np.einsum('kwi,kwij->kwj', x, c[..., :9].reshape(*c.shape[:2], 3, 3)) + c[..., 9:]
+        out[sl] = np.clip(o, 0, 1)
+    return out
+
+def fast_scale(h:int, w:int, pixels:float=_FAST_PIXELS)->int:
+    "The integer factor the fast path shrinks an image by: the smallest that brings it to at most `pixels` (1: no shrinking)."
+    return max(1, math.ceil(math.sqrt(h * w / pixels)))
+
+def enhance_fast(img:np.ndarray, # HxWx3 float image in [0, 1]
+                 model, # a MIRNet
+                 scale:int|None=None, # shrink factor (None: `fast_scale`)
+                 tile='auto', overlap:int=32, # for the low-resolution pass (see `enhance_array`)
+                 r:int=_FAST_RADIUS, eps:float=_FAST_EPS, # see `guided_coefficients`
+                )->np.ndarray:
+    "The fast path: enhance a shrunk copy of the whole image once, fit local colour transforms, apply them at full size."
+    img = np.asarray(img, dtype=np.float32)
+    s = fast_scale(*img.shape[:2]) if scale is None else int(scale)
+    if s <= 1: return enhance_array(img, model, tile=tile, overlap=overlap)
+    lo = _downscale(img, s)
+    A, b = guided_coefficients(lo, enhance_array(lo, model, tile=tile, overlap=overlap), r, eps)
+    return apply_guided(img, A, b, s)
+
+# %% ../nbs/08_enhance.ipynb #e23x0007
+def check_exposure(exposure, # 'auto' (or None): the model's own brightness; or a target mean brightness in (0, 1)
+                  )->float|None: # None for 'auto', else the target as a float
+    "Validate an `exposure` setting, with an error saying what is allowed."
+    if exposure is None or (isinstance(exposure, str) and exposure.strip().lower() == 'auto'): return None
+    bad = f"exposure must be 'auto' or a target mean brightness strictly between 0 and 1, not {exposure!r}"
+    if isinstance(exposure, bool): raise LLIEError(bad)
+    try: t = float(exposure)
+    except (TypeError, ValueError): raise LLIEError(bad) from None
+    if not 0 < t < 1: raise LLIEError(bad) # NaN fails this test too
+    return t
+
+def _mean(y:np.ndarray)->float: return float(np.mean(y, dtype=np.float64))
+
+def apply_exposure(y:np.ndarray, # float32 image (any shape) in [0, 1]; changed in place
+                   target:float, # mean the result should have, in (0, 1)
+                   iters:int=40, # bisection steps on log(gamma)
+                  )->np.ndarray: # `y`, with mean `target`
+    "Monotone tone curve: the gamma `y ** g` whose mean is `target` (bisection), then an exact linear touch-up."
+    target = check_exposure(target)
+    x = y.reshape(-1)
+    if x.size > 65536: x = x[:: x.size // 32768] # a regular subsample is plenty to choose the exponent
+    x = x.astype(np.float64)
+    lo, hi = math.log(1 / 50), math.log(50.)
+    for _ in range(iters):
+        mid = (lo + hi) / 2
+        if np.mean(x ** math.exp(mid)) > target: lo = mid # still too bright: a larger exponent
+        else: hi = mid
+    np.power(y, np.float32(math.exp((lo + hi) / 2)), out=y)
+    m = _mean(y) # the gamma cannot move pixels at 0 or 1 (black or clipped): finish with a linear map that hits the mean
+    if m > target: y *= np.float32(target / m)                     # darker: scale towards 0
+    elif m < target: y -= 1; y *= np.float32((1 - target) / (1 - m)); y += 1 # brighter: scale towards 1
+    return np.clip(y, 0, 1, out=y)
+
 # %% ../nbs/08_enhance.ipynb #140f36ac
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32) # ITU-R BT.601, as Pillow's RGB -> L
 
@@ -163,34 +281,54 @@ def _to_float(a:np.ndarray)->np.ndarray:
     raise LLIEError(f'unsupported dtype {a.dtype}: use uint8, uint16 or floats in [0, 1]')
 
 def _from_float(y:np.ndarray, dtype)->np.ndarray:
-    if dtype == np.uint8: return np.round(y.astype(np.float64) * 255).astype(np.uint8) # as `write_image` rounds
-    if dtype == np.uint16: return np.round(y.astype(np.float64) * 65535).astype(np.uint16)
-    return y.astype(dtype)
+    "Floats in [0, 1] -> `dtype`, rounded as `write_image` rounds (in float64), `_ROWS` rows at a time."
+    dtype = np.dtype(dtype)
+    if dtype not in (np.uint8, np.uint16): return y.astype(dtype)
+    mx = 255. if dtype == np.uint8 else 65535.
+    out = np.empty(y.shape, dtype)
+    for r in range(0, y.shape[0], _ROWS):
+        c = y[r:r + _ROWS].astype(np.float64)
+        np.clip(c, 0, 1, out=c); c *= mx; np.round(c, out=c)
+        out[r:r + _ROWS] = c
+    return out
 
-def _enhance_np(a:np.ndarray, run)->np.ndarray:
-    "Enhance an HxW, HxWx1, HxWx3 or HxWx4 array with `run` (float RGB -> float RGB); same shape and dtype back."
+def _channels(a:np.ndarray)->int: return 1 if a.ndim == 2 else a.shape[-1]
+
+def _enhance_np(a:np.ndarray, # HxW, HxWx1, HxWx2 (grey + alpha), HxWx3 or HxWx4 array
+                run, # float RGB HxWx3 -> float RGB HxWx3
+                exposure:float|None=None, # target mean (see `apply_exposure`), None: as the model gives it
+                dtype=None, # dtype of the result (None: the input's)
+                keep_grey:bool=True, # grey in, grey out (False: grey inputs come back as RGB)
+                keep_alpha:bool=True, # alpha in, alpha out (False: dropped)
+               )->np.ndarray:
+    "Enhance an array with `run`; same shape (but for `keep_grey`/`keep_alpha`) and dtype (or `dtype`) back."
     a = np.asarray(a)
     if not (a.ndim == 2 or (a.ndim == 3 and a.shape[-1] in (1, 2, 3, 4))) or 0 in a.shape:
         raise LLIEError(f'expected an HxW, HxWx1, HxWx3 or HxWx4 image (or HxWx2 grey + alpha), got shape {a.shape}')
-    f = _to_float(a)
-    c = 1 if f.ndim == 2 else f.shape[-1]
+    dtype = np.dtype(a.dtype if dtype is None else dtype)
+    c = _channels(a); a3 = a if a.ndim == 3 else a[..., None]
     grey, alpha = c in (1, 2), c in (2, 4)
-    rgb = np.repeat(f[..., :1] if f.ndim == 3 else f[..., None], 3, axis=-1) if grey else f[..., :3]
-    y = run(rgb)
-    if grey: y = np.clip(y @ _LUMA, 0, 1)[..., None]
-    if alpha: y = np.concatenate([y, f[..., -1:]], axis=-1)
-    out = _from_float(y.reshape(a.shape), a.dtype)
-    if alpha: out[..., -1] = a[..., -1] # alpha passes through bit-exact
-    return out
+    if grey: rgb = np.repeat(_to_float(a3[..., :1]), 3, axis=-1)
+    else: rgb = _to_float(a3[..., :3])
+    y = run(rgb); del rgb
+    if grey and keep_grey: y = np.clip(y @ _LUMA, 0, 1)[..., None]
+    if exposure is not None: apply_exposure(y, exposure)
+    y = _from_float(y, dtype)
+    if alpha and keep_alpha:
+        al = a3[..., -1:]
+        if al.dtype != dtype: al = _from_float(_to_float(al), dtype) # alpha passes through bit-exact when the depth is kept
+        y = np.concatenate([y, al], axis=-1)
+    if a.ndim == 2 and y.shape[-1] == 1: y = y[..., 0]
+    return y
 
 _PIL_KEEP = {'RGB', 'RGBA', 'L', 'LA', 'I;16'}
 
-def _enhance_pil(im:Image.Image, run)->Image.Image:
+def _enhance_pil(im:Image.Image, run, exposure=None)->Image.Image:
     mode = im.mode
     if mode not in _PIL_KEEP:
         im = im.convert('RGBA' if mode in ('P', 'PA') and ('transparency' in im.info or mode == 'PA') else 'RGB')
         mode = im.mode
-    out = Image.fromarray(_enhance_np(np.asarray(im), run))
+    out = Image.fromarray(_enhance_np(np.asarray(im), run, exposure))
     if mode == 'I;16' and out.mode != 'I;16': out = out.convert('I;16')
     out.info.update({k: v for k, v in im.info.items() if k in ('dpi', 'icc_profile')})
     return out
@@ -201,39 +339,70 @@ def enhance(image:np.ndarray|Image.Image, # uint8/uint16/float ([0, 1]) array Hx
             tile:int|str|None='auto', # see `enhance_array`
             overlap:int=32, # tile overlap in pixels
             precision:str='float32', # see `get_model`
+            exposure:str|float='auto', # 'auto': the model's brightness; a float in (0, 1): the mean brightness of the result
+            fast:bool=False, # the low-resolution fast path for large images (see `enhance_array`)
            ):
     "Enhance one image in memory; the result has the input's type, size, channels and dtype."
+    t = check_exposure(exposure)
     model = weights if hasattr(weights, 'predict') else get_model(weights, preset, precision)
-    run = lambda rgb: enhance_array(rgb, model, tile=tile, overlap=overlap)
-    if isinstance(image, Image.Image): return _enhance_pil(image, run)
+    run = lambda rgb: enhance_array(rgb, model, tile=tile, overlap=overlap, fast=fast)
+    if isinstance(image, Image.Image): return _enhance_pil(image, run, t)
     if not isinstance(image, np.ndarray): raise LLIEError(f'expected a NumPy array or a PIL image, got {type(image).__name__}')
-    return _enhance_np(image, run)
+    return _enhance_np(image, run, t)
 
 # %% ../nbs/08_enhance.ipynb #f317eec7
 _FMT = {'png': '.png', 'jpg': '.jpg', 'jpeg': '.jpg', 'tif': '.tif', 'tiff': '.tif'}
 
-def find_inputs(inputs:list|str|Path, # files, folders and glob patterns
-               )->tuple: # (files, skipped, failed)
-    "Expand inputs into image files; `skipped` are folder entries that are not images, `failed` inputs that do not exist."
+def _is_image_name(p:Path)->bool: return p.suffix.lower() in IMAGE_EXTS
+
+def find_inputs(inputs:list|str|Path, # files, folders, glob patterns, and '-' for a list of files on `stdin`
+                recursive:bool=False, # search folders recursively (results mirror the tree)
+                exclude:str|Path|None=None, # a folder never searched (the output folder)
+                stdin=None, # where '-' reads its list from, one path a line (default: `sys.stdin`)
+               )->tuple: # (files, skipped, failed); files: (path, name) with `name` the output path relative to the output folder, without suffix
+    "Expand inputs into image files; `skipped` are entries that are not images (or folders, if not `recursive`), `failed` inputs that do not exist."
     if isinstance(inputs, (str, Path)): inputs = [inputs]
     files, skipped, failed, seen = [], [], [], set()
-    def add(p):
+    ex = Path(exclude).resolve() if exclude is not None else None
+    def add(p:Path, name:Path):
         r = p.resolve()
-        if r not in seen: seen.add(r); files.append(p)
-    for item in inputs:
-        p = Path(item)
-        if p.is_dir():
-            for q in sorted(p.iterdir()):
-                if q.name.startswith('.'): continue
-                if q.is_dir(): skipped.append({'file': str(q), 'reason': 'folder (folders are not searched recursively)'})
-                elif q.suffix.lower() in IMAGE_EXTS: add(q)
+        if r not in seen: seen.add(r); files.append((p, name))
+    def walk(root:Path):
+        for dirpath, dirs, names in os.walk(root):
+            d = Path(dirpath)
+            keep = []
+            for s in sorted(dirs):
+                if s.startswith('.'): continue
+                if ex is not None and (d/s).resolve() == ex: continue # never read our own results
+                if recursive: keep.append(s)
+                else: skipped.append({'file': str(d/s), 'reason': 'folder (pass -r/--recursive to search sub-folders)'})
+            dirs[:] = keep
+            for s in sorted(names):
+                q = d/s
+                if s.startswith('.'): continue
+                if _is_image_name(q) and q.is_file(): add(q, q.relative_to(root).with_suffix('') if recursive else Path(q.stem))
                 else: skipped.append({'file': str(q), 'reason': f'not an image suffix ({", ".join(IMAGE_EXTS)})'})
-        elif p.exists(): add(p) # named explicitly: read it whatever its suffix
+    def listed(item:str):
+        p = Path(item)
+        rel = p.with_suffix('') if recursive and not p.is_absolute() and '..' not in p.parts else Path(p.stem)
+        if p.is_dir(): walk(p)
+        elif p.exists(): add(p, rel)
+        else: failed.append({'file': item, 'error': f'{item}: file not found (listed on standard input)'})
+    for item in inputs:
+        if str(item) == '-':
+            for line in (sys.stdin if stdin is None else stdin):
+                line = line.rstrip('\r\n')
+                if line.strip(): listed(line)
+            continue
+        p = Path(item)
+        if p.is_dir(): walk(p)
+        elif p.exists(): add(p, Path(p.stem)) # named explicitly: read it whatever its suffix
         elif glob.has_magic(str(item)):
             hits = sorted(Path(h) for h in glob.glob(str(item)))
             if not hits: failed.append({'file': str(item), 'error': f'{item}: no file matches this pattern'})
             for q in hits:
-                if q.is_file() and q.suffix.lower() in IMAGE_EXTS: add(q)
+                if q.is_file() and _is_image_name(q): add(q, Path(q.stem))
+                elif q.is_dir() and recursive: walk(q)
                 else: skipped.append({'file': str(q), 'reason': 'matched the pattern but is not an image file'})
         else: failed.append({'file': str(item), 'error': f'{item}: file not found'})
     return files, skipped, failed
@@ -244,9 +413,9 @@ def _exif_orientation(path)->int:
     except Exception: return 1
 
 def _upright(a:np.ndarray, orientation:int)->np.ndarray:
-    "Apply an EXIF orientation (1-8) to an HxWxC array, as `PIL.ImageOps.exif_transpose` does."
+    "Apply an EXIF orientation (1-8) to an HxW or HxWxC array, as `PIL.ImageOps.exif_transpose` does."
     t = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
-         5: lambda a: a.transpose(1, 0, 2), 6: lambda a: np.rot90(a, -1), 7: lambda a: a.transpose(1, 0, 2)[::-1, ::-1],
+         5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
          8: lambda a: np.rot90(a, 1)}.get(orientation)
     return np.ascontiguousarray(t(a)) if t else a
 
@@ -261,23 +430,193 @@ def _is_16bit(path)->bool:
     except Exception: pass
     return False
 
-def plan_outputs(files:list, # input image files
+# %% ../nbs/08_enhance.ipynb #e23x0015
+# EXIF tags of the first IFD that describe the photo (not the pixel layout, which the output's own writer sets)
+_EXIF_KEEP = {0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298} # description, make, model, software, date, artist, copyright
+_EXIF_IFD, _GPS_IFD, _MAKERNOTE = 0x8769, 0x8825, 0x927C
+
+def _clean_exif(exif, size:tuple)->Image.Exif|None:
+    "A fresh EXIF block for the output: the photo's descriptive tags, its Exif and GPS sub-IFDs, Orientation 1 (upright), new pixel size."
+    if exif is None or not len(exif): return None
+    out = Image.Exif()
+    for k in _EXIF_KEEP:
+        if k in exif: out[k] = exif[k]
+    out[0x0112] = 1
+    try:
+        sub = dict(exif.get_ifd(_EXIF_IFD))
+        if sub:
+            sub.pop(0xA005, None) # the interoperability pointer would point into the old file
+            if 0xA002 in sub: sub[0xA002] = size[0]
+            if 0xA003 in sub: sub[0xA003] = size[1]
+            out[_EXIF_IFD] = sub
+        gps = dict(exif.get_ifd(_GPS_IFD))
+        if gps: out[_GPS_IFD] = gps
+        out.tobytes()
+    except Exception: # a damaged sub-IFD: keep the first-IFD tags only
+        out = Image.Exif(); out.update({k: exif[k] for k in _EXIF_KEEP if k in exif}); out[0x0112] = 1
+    if len(out.tobytes()) > 60000 and _EXIF_IFD in out: # JPEG's APP1 holds 64 KB: drop a bulky maker note first
+        sub = dict(out[_EXIF_IFD]); sub.pop(_MAKERNOTE, None); out[_EXIF_IFD] = sub
+    return out
+
+def _png16_head(path, head:bytes):
+    "Bit depth of a PNG from its header bytes (None if not a PNG)."
+    if head[:8] != b'\x89PNG\r\n\x1a\n' or head[12:16] != b'IHDR' or len(head) < 26: return None
+    return head[24]
+
+def read_file(path:str|Path, # image file: PNG, JPEG, BMP or TIFF; 8 or 16 bit; grey, RGB, with or without alpha, palette, CMYK
+             )->tuple: # (pixels, info)
+    """Read an image as it is stored, turned upright: uint8/uint16 (or float32 for float TIFFs) HxWxC with C = 1 (grey),
+    2 (grey + alpha), 3 (RGB) or 4 (RGBA); `info` has the format, bit depth, EXIF (upright), ICC profile and dpi."""
+    path = Path(path)
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        raise LLIEError('PIL.ImageFile.LOAD_TRUNCATED_IMAGES is True somewhere in this process; llie needs it False '
+                        'so that truncated images are reported instead of silently padded')
+    if not path.exists(): raise ImageError(f'{path}: file not found')
+    if path.is_dir(): raise ImageError(f'{path}: is a folder, not an image file')
+    if path.stat().st_size == 0: raise ImageError(f'{path}: empty file (0 bytes)')
+    with open(path, 'rb') as f: head = f.read(32)
+    deep = None
+    try:
+        with Image.open(path) as im:
+            im.load() # decode everything now: truncation and corruption surface here
+            mode, fmt = im.mode, im.format
+            if im.width == 0 or im.height == 0: raise ImageError(f'{path}: zero-sized image ({im.width}x{im.height})')
+            try: exif = im.getexif()
+            except Exception: exif = None
+            info = {'format': fmt, 'mode': mode, 'icc_profile': im.info.get('icc_profile'), 'dpi': im.info.get('dpi'),
+                    'orientation': int(exif.get(0x0112, 1) or 1) if exif else 1}
+            if fmt == 'PNG' and _png16_head(path, head) == 16: deep = 'png'
+            elif fmt == 'TIFF' and max(np.atleast_1d(im.tag_v2.get(258, 8))) > 8 and mode not in ('I;16', 'I;16B', 'I;16L', 'I', 'F'): deep = 'tiff'
+            if deep: a = None
+            elif mode in ('L', 'LA', 'RGB', 'RGBA', 'I;16', 'I;16L', 'I;16B', 'I;16N', 'I', 'F'): a = np.asarray(im)
+            elif mode == 'RGBX': a = np.asarray(im)[..., :3]
+            elif mode == '1': a = np.asarray(im).astype(np.uint8) * 255
+            elif mode in ('P', 'PA'): a = np.asarray(im.convert('RGBA' if mode == 'PA' or 'transparency' in im.info else 'RGB'))
+            else: # CMYK, YCbCr, LAB, ...
+                try: a = np.asarray(im.convert('RGB'))
+                except (ValueError, OSError) as e: raise ImageError(f'{path}: cannot convert mode {mode} to RGB ({e})') from None
+    except ImageError: raise
+    except UnidentifiedImageError: raise ImageError(f'{path}: not an image (Pillow cannot identify the format)') from None
+    except Image.DecompressionBombError as e: raise ImageError(f'{path}: too many pixels ({e})') from None
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as e:
+        raise ImageError(f'{path}: truncated or corrupt image data ({e})') from None
+    if deep == 'png': # Pillow keeps only 8 bits of 16-bit colour PNGs
+        import tensorflow as tf
+        try: a = tf.io.decode_png(path.read_bytes(), channels=0, dtype=tf.uint16).numpy()
+        except Exception as e: raise ImageError(f'{path}: truncated or corrupt 16-bit PNG ({e})') from None
+    elif deep == 'tiff':
+        import tifffile
+        try:
+            with tifffile.TiffFile(path) as t:
+                page = t.pages[0]; a = page.asarray()
+                if a.ndim == 3 and int(page.planarconfig) == 2: a = np.moveaxis(a, 0, -1)
+        except Exception as e: raise ImageError(f'{path}: truncated or corrupt TIFF ({e})') from None
+    if a.dtype.kind == 'u' and a.dtype.itemsize == 2: a = a.astype(np.uint16, copy=False) # native byte order
+    elif a.dtype.kind in 'iu' and a.dtype != np.uint8: # Pillow mode 'I' (32-bit) holding 16-bit data
+        if a.size and (a.min() < 0 or a.max() > 65535): raise ImageError(f'{path}: integer pixels outside 0..65535 are not supported')
+        a = a.astype(np.uint16)
+    elif a.dtype.kind == 'f':
+        if not np.isfinite(a).all() or a.min() < 0 or a.max() > 1:
+            raise ImageError(f'{path}: floating-point pixels must be finite and in [0, 1]')
+        a = a.astype(np.float32, copy=False)
+    if a.dtype not in (np.uint8, np.uint16, np.float32): raise ImageError(f'{path}: unsupported pixel type {a.dtype} (mode {mode})')
+    if a.ndim == 2: a = a[..., None]
+    if a.ndim != 3 or a.shape[-1] not in (1, 2, 3, 4): raise ImageError(f'{path}: unexpected pixel layout {a.shape} (mode {mode})')
+    a = _upright(a, info['orientation'])
+    info['bits'] = 8 if a.dtype == np.uint8 else 16
+    info['exif'] = _clean_exif(exif, (a.shape[1], a.shape[0]))
+    return np.ascontiguousarray(a), info
+
+# %% ../nbs/08_enhance.ipynb #e23x0016
+def _chunk(f, kind:bytes, data:bytes):
+    f.write(struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff))
+
+def _write_png16(f, a:np.ndarray, icc=None, dpi=None, exif:bytes|None=None):
+    "Stream a uint16 HxWxC array (C = 1-4) as a 16-bit PNG with its ICC profile, dpi and EXIF, `_ROWS` rows at a time."
+    h, w, c = a.shape
+    f.write(b'\x89PNG\r\n\x1a\n')
+    _chunk(f, b'IHDR', struct.pack('>IIBBBBB', w, h, 16, {1: 0, 2: 4, 3: 2, 4: 6}[c], 0, 0, 0))
+    if icc: _chunk(f, b'iCCP', b'ICC Profile\x00\x00' + zlib.compress(icc))
+    if dpi: _chunk(f, b'pHYs', struct.pack('>IIB', round(dpi[0] / 0.0254), round(dpi[1] / 0.0254), 1))
+    if exif: _chunk(f, b'eXIf', exif[6:] if exif.startswith(b'Exif\x00\x00') else exif)
+    z = zlib.compressobj(6)
+    for r in range(0, h, _ROWS):
+        part = a[r:r + _ROWS]
+        rows = np.zeros((len(part), 1 + w * c * 2), np.uint8) # filter byte 0 (none), then big-endian samples
+        rows[:, 1:] = part.astype('>u2').view(np.uint8).reshape(len(part), -1)
+        data = z.compress(rows.tobytes())
+        if data: _chunk(f, b'IDAT', data)
+    _chunk(f, b'IDAT', z.flush()); _chunk(f, b'IEND', b'')
+
+
+def save_file(path:str|Path, # destination; the format follows the suffix (.png, .jpg/.jpeg, .tif/.tiff)
+              a:np.ndarray, # uint8 or uint16 (PNG, TIFF) HxWxC, C = 1 (grey), 2 (grey + alpha), 3 (RGB), 4 (RGBA)
+              quality:int=95, # JPEG quality, 1-100
+              info:dict|None=None, # from `read_file`: its 'exif', 'icc_profile' and 'dpi' are written with the pixels
+             ):
+    "Write pixels and metadata atomically (a failed or interrupted write leaves nothing behind and any older file untouched)."
+    path = Path(path); sfx = path.suffix.lower(); info = info or {}
+    fmt = {'.png': 'PNG', '.jpg': 'JPEG', '.jpeg': 'JPEG', '.tif': 'TIFF', '.tiff': 'TIFF'}.get(sfx)
+    if fmt is None: raise ImageError(f'{path}: unsupported output suffix {path.suffix!r}; use .png, .jpg or .tif')
+    if a.ndim == 2: a = a[..., None]
+    if a.dtype not in (np.uint8, np.uint16) or a.ndim != 3 or a.shape[-1] not in (1, 2, 3, 4):
+        raise ImageError(f'{path}: expected uint8/uint16 HxWxC pixels with 1-4 channels, got {a.dtype} {a.shape}')
+    if a.dtype == np.uint16 and fmt == 'JPEG': raise ImageError(f'{path}: JPEG has 8 bits only; write 16-bit results as .png or .tif')
+    if fmt == 'JPEG' and a.shape[-1] in (2, 4): a = a[..., :-1] # JPEG has no alpha
+    exif, icc, dpi = info.get('exif'), info.get('icc_profile'), info.get('dpi')
+    if dpi is not None: dpi = tuple(float(d) for d in dpi)
+    if exif is not None:
+        exif = Image.Exif() if not isinstance(exif, Image.Exif) else exif
+        exif[0x0112] = 1
+    with atomic_path(path) as tmp:
+        if a.dtype == np.uint16 and fmt == 'PNG':
+            with open(tmp, 'wb') as f: _write_png16(f, a, icc, dpi, exif.tobytes() if exif is not None else None)
+        elif a.dtype == np.uint16: # TIFF
+            import tifffile
+            extra = [(274, 'H', 1, 1, True)] # Orientation: upright
+            if exif is not None:
+                for k in _EXIF_KEEP & set(exif):
+                    v = exif[k]
+                    if isinstance(v, str) and v.isascii(): extra.append((k, 's', 0, v, True))
+            kw = dict(resolution=dpi, resolutionunit='INCH') if dpi else {}
+            photometric = 'minisblack' if a.shape[-1] in (1, 2) else 'rgb'
+            tifffile.imwrite(tmp, a[..., 0] if a.shape[-1] == 1 else a, photometric=photometric, compression='zlib',
+                             extrasamples=('unassalpha',) if a.shape[-1] in (2, 4) else None,
+                             iccprofile=icc, extratags=extra, metadata=None, **kw)
+        else:
+            im = Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a)
+            kw = {k: v for k, v in (('icc_profile', icc), ('dpi', dpi)) if v}
+            if exif is not None: kw['exif'] = exif.tobytes()
+            if fmt == 'JPEG': kw.update(quality=int(quality))
+            im.save(tmp, format=fmt, **kw)
+
+# %% ../nbs/08_enhance.ipynb #e23x0017
+def _item(f)->tuple: return (Path(f[0]), Path(f[1])) if isinstance(f, tuple) else (Path(f), Path(Path(f).stem))
+
+def plan_outputs(files:list, # input image files, or (file, name) pairs from `find_inputs`
                  outdir:str|Path, # output folder
                  fmt:str='png', # 'png', 'jpg' or 'tif'
                  overwrite:bool=False, # allow replacing existing results (never inputs)
+                 skip_existing:bool=False, # an existing result is no conflict: its input is skipped
+                 suffix:str='', # appended to each output name (`IMG_1.jpg` -> `IMG_1<suffix>.png`)
                 )->list: # output path for each input
     "Output paths for `files`, with an `LLIEError` listing every conflict (input overwritten, name clash, existing result)."
     if fmt.lower() not in _FMT: raise LLIEError(f'unknown output format {fmt!r}; use png, jpg or tif')
+    if overwrite and skip_existing: raise LLIEError('overwrite and skip-existing exclude each other: choose one')
+    if not isinstance(suffix, str) or '/' in suffix or os.sep in suffix or '\x00' in suffix:
+        raise LLIEError(f'suffix must be plain text without path separators, not {suffix!r}')
     outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir(): raise LLIEError(f'{outdir}: output path exists and is not a folder')
-    ins = {Path(f).resolve() for f in files}
-    outs = [outdir/(Path(f).stem + _FMT[fmt.lower()]) for f in files]
+    items = [_item(f) for f in files]
+    ins = {f.resolve() for f, _ in items}
+    outs = [outdir/name.parent/(name.name + suffix + _FMT[fmt.lower()]) for _, name in items]
     problems, first = [], {}
-    for f, o in zip(files, outs):
+    for (f, _), o in zip(items, outs):
         r = o.resolve()
-        if r in ins: problems.append(f'{o} would overwrite the input file {o} (choose another output folder or format)')
+        if r in ins: problems.append(f'{o} would overwrite the input file {o} (choose another output folder, format or suffix)')
         elif r in first: problems.append(f'{f} and {first[r]} would both be written to {o}')
-        elif o.exists() and not overwrite: problems.append(f'{o} exists already (pass --overwrite / overwrite=True to replace it)')
+        elif o.exists() and not (overwrite or skip_existing):
+            problems.append(f'{o} exists already (pass --overwrite / overwrite=True to replace it, or --skip-existing to keep it)')
         first.setdefault(r, f)
     if problems:
         more = f'\n  ... and {len(problems) - 10} more' if len(problems) > 10 else ''
@@ -285,52 +624,100 @@ def plan_outputs(files:list, # input image files
     return outs
 
 # %% ../nbs/08_enhance.ipynb #aef65e05
-def enhance_files(inputs:list|str|Path, # image files, folders (not recursive) and glob patterns
+def check_quality(quality)->int:
+    "Validate a JPEG quality: an integer from 1 to 100."
+    if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 1 <= quality <= 100:
+        raise LLIEError(f'quality must be an integer from 1 to 100, not {quality!r}')
+    return int(quality)
+
+def check_bit_depth(bit_depth, fmt:str='png'):
+    "Validate a bit depth: 'auto' (16 bit for 16-bit inputs written as PNG/TIFF, else 8), 8 or 16 (PNG and TIFF only)."
+    if bit_depth in ('auto', None): return 'auto'
+    try: b = int(bit_depth)
+    except (TypeError, ValueError): b = None
+    if b not in (8, 16) or isinstance(bit_depth, bool): raise LLIEError(f"bit depth must be 'auto', 8 or 16, not {bit_depth!r}")
+    if b == 16 and _FMT.get(str(fmt).lower()) == '.jpg': raise LLIEError('16-bit output needs png or tif, not jpg')
+    return b
+
+def _tracing_count(model)->int|None:
+    f = getattr(_forward(model), 'experimental_get_tracing_count', None)
+    return f() if f is not None else None
+
+def warm_up(model)->float:
+    "Trace the compiled forward pass for images of any size (two small calls), so that later calls only compute; returns seconds."
+    t, m = time.perf_counter(), _multiple(model)
+    for shape in ((2 * m, 2 * m), (3 * m, 3 * m)): _run(model, np.zeros((*shape, 3), np.float32))
+    return time.perf_counter() - t
+
+def enhance_files(inputs:list|str|Path, # image files, folders, glob patterns, '-' (a list of files on `stdin`)
                   outdir:str|Path, # output folder (created if needed)
                   weights=None, # weights file, a loaded model, or None for the default model
                   fmt:str='png', # output format: 'png', 'jpg' or 'tif'
                   overwrite:bool=False, # replace existing results (inputs are never replaced)
                   tile:int|str|None='auto', # see `enhance_array`
-                  quality:int=95, # JPEG quality
+                  quality:int=95, # JPEG quality, 1-100
                   preset:str|None=None, # architecture if the weights have no `.json`
                   precision:str='float32', # see `get_model`
                   overlap:int=32, # tile overlap in pixels
                   progress:bool|None=None, # progress bar (None: only on a terminal)
                   verbose:bool=True, # print each failure as it happens (to stderr)
+                  exposure:str|float='auto', # 'auto' or the target mean brightness in (0, 1) (see `apply_exposure`)
+                  skip_existing:bool=False, # skip inputs whose result exists (to continue an interrupted batch)
+                  recursive:bool=False, # search folders recursively; results mirror the input tree under `outdir`
+                  suffix:str='', # appended to output names
+                  bit_depth:str|int='auto', # 'auto' (16 bit from 16-bit inputs for png/tif, else 8), 8 or 16
+                  keep_grey:bool=True, # greyscale inputs give greyscale results (False: RGB)
+                  fast:bool=False, # low-resolution fast path for large images (see `enhance_array`)
+                  stdin=None, # where the input '-' reads file names from (default: `sys.stdin`)
                  )->dict:
     "Enhance image files into `outdir`; bad files are reported and skipped. Returns a summary."
     from tqdm.auto import tqdm
     t0 = time.perf_counter()
-    files, skipped, failed = find_inputs(inputs)
+    quality, target, bits = check_quality(quality), check_exposure(exposure), check_bit_depth(bit_depth, fmt)
+    files, skipped, failed = find_inputs(inputs, recursive=recursive, exclude=outdir, stdin=stdin)
     if not files:
         why = [x['error'] for x in failed] + [f'{x["file"]}: {x["reason"]}' for x in skipped]
         raise LLIEError('no image files to enhance' + ''.join(f'\n  {w}' for w in why))
-    outs = plan_outputs(files, outdir, fmt, overwrite)
+    outs = plan_outputs(files, outdir, fmt, overwrite, skip_existing, suffix)
+    todo = []
+    for (f, _), o in zip(files, outs):
+        if skip_existing and o.exists(): skipped.append({'file': str(f), 'reason': f'its result {o} exists (--skip-existing)'})
+        else: todo.append((f, o))
     check_tile(tile, overlap=overlap)
-    model = weights if hasattr(weights, 'predict') else get_model(weights, preset, precision)
+    model = None
+    if todo:
+        model = weights if hasattr(weights, 'predict') else get_model(weights, preset, precision)
     t_load = time.perf_counter() - t0
-    done, mp, secs = [], 0., 0.
-    for f, o in tqdm(list(zip(files, outs)), desc='enhance', unit='img', disable=(not progress) if progress is not None else None):
-        t = time.perf_counter()
+    t_warm = warm_up(model) if todo else 0.
+    done, mp, secs, warm_mp = [], 0., 0., 0.
+    for f, o in tqdm(todo, desc='enhance', unit='img', disable=(not progress) if progress is not None else None):
+        t, n0 = time.perf_counter(), _tracing_count(model)
         try:
-            img = _upright(read_image(f), _exif_orientation(f))
-            y = enhance_array(img, model, tile=tile, overlap=overlap)
-            write_image(o, y, quality=quality, bits=16 if _is_16bit(f) and o.suffix in ('.png', '.tif') else 8)
+            a, info = read_file(f)
+            b = 16 if bits == 'auto' and info['bits'] == 16 and o.suffix in ('.png', '.tif') else 8 if bits == 'auto' else bits
+            run = lambda rgb: enhance_array(rgb, model, tile=tile, overlap=overlap, fast=fast)
+            y = _enhance_np(a, run, target, np.uint16 if b == 16 else np.uint8, keep_grey=keep_grey)
+            del a
+            save_file(o, y, quality=quality, info=info)
         except Exception as e: # noqa: one bad file must not stop the others
             msg = str(e) if str(f) in str(e) else f'{f}: {e}'
             failed.append({'file': str(f), 'error': msg})
             if verbose: tqdm.write(f'failed: {msg}', file=sys.stderr)
             continue
-        secs += time.perf_counter() - t; mp += img.shape[0] * img.shape[1] / 1e6
+        dt, px = time.perf_counter() - t, y.shape[0] * y.shape[1] / 1e6
+        if n0 is not None and _tracing_count(model) != n0: t_warm += dt; warm_mp += px # it compiled: warm-up, not speed
+        else: secs += dt; mp += px
         done.append(str(o))
     return {'done': done, 'failed': failed, 'skipped': skipped, 'seconds': time.perf_counter() - t0,
-            'load_seconds': t_load, 'megapixels': mp, 's_per_mp': secs / mp if mp else None}
+            'load_seconds': t_load, 'warmup_seconds': t_warm, 'megapixels': mp + warm_mp,
+            's_per_mp': secs / mp if mp else None}
 
 def format_summary(s:dict # the result of `enhance_files`
                   )->str:
-    "A short human-readable summary of `enhance_files`' result."
+    "A short human-readable summary of `enhance_files`' result: what was done, skipped and failed."
+    rate = f', {s["s_per_mp"]:.2f} s per megapixel (after {s.get("warmup_seconds", 0):.1f} s of warm-up)' if s['s_per_mp'] else ''
     lines = [f'{len(s["done"])} enhanced, {len(s["failed"])} failed, {len(s["skipped"])} skipped; '
-             f'{s["seconds"]:.1f} s in all' + (f', {s["s_per_mp"]:.2f} s per megapixel' if s['s_per_mp'] else '')]
+             f'{s["seconds"]:.1f} s in all' + rate]
     lines += [f'  failed: {x["error"]}' for x in s['failed']]
     lines += [f'  skipped: {x["file"]}: {x["reason"]}' for x in s['skipped']]
     return '\n'.join(lines)
