@@ -351,11 +351,13 @@ def _arch_text(arch:dict)->str:
     return f"{arch.get('preset', 'MIRNet')} (" + ', '.join(f'{k} {arch[k]}' for k in _ARCH_KEYS if k in arch) + ')'
 
 def _h5_shapes(path:Path)->list:
-    "Sorted shapes of every array in a Keras `.weights.h5` file, read from its metadata only."
+    "Sorted shapes of the model's arrays in a Keras `.weights.h5` file (not the optimizer's a checkpoint may hold), from metadata only."
     import h5py
     shapes = []
     with h5py.File(path, 'r') as f:
-        f.visititems(lambda name, o: shapes.append(tuple(o.shape)) if isinstance(o, h5py.Dataset) else None)
+        for k in f:
+            if k != 'optimizer' and isinstance(f[k], h5py.Group):
+                f[k].visititems(lambda name, o: shapes.append(tuple(o.shape)) if isinstance(o, h5py.Dataset) else None)
     return sorted(shapes)
 
 def _guess_arch(shapes:list):
