@@ -12,10 +12,10 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 from .core import LLIEError, atomic_path, save_json, file_sha256, repo_root
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'DEFAULT_SCENES', 'ImageError', 'read_image', 'write_image', 'Pair', 'find_pairs', 'cache_dir',
-           'extract_zip', 'fetch', 'find_dataset', 'get_splits', 'split_summary', 'save_splits', 'load_splits',
-           'validate_pairs', 'srgb_to_linear', 'linear_to_srgb', 'darken', 'data_home', 'make_default_dataset',
-           'default_dataset', 'load_pair', 'train_dataset', 'eval_dataset', 'show_pairs']
+__all__ = ['IMAGE_EXTS', 'DEFAULT_SCENES', 'MICROSCOPY', 'ImageError', 'read_image', 'write_image', 'Pair', 'find_pairs',
+           'cache_dir', 'extract_zip', 'fetch', 'find_dataset', 'get_splits', 'split_summary', 'save_splits',
+           'load_splits', 'validate_pairs', 'srgb_to_linear', 'linear_to_srgb', 'darken', 'data_home',
+           'make_default_dataset', 'default_dataset', 'load_pair', 'train_dataset', 'eval_dataset', 'show_pairs']
 
 # %% ../nbs/01_data.ipynb #08887a87
 class ImageError(LLIEError):
@@ -359,15 +359,35 @@ def _split_groups(pairs:list, fractions:dict, seed:int, where)->dict:
     if not out['train']: raise LLIEError(f'{where}: no pairs left for training (fractions {fractions})')
     return {k: sorted(v, key=lambda p: _natural_key(p.name)) for k, v in out.items()}
 
+def _fixed_splits(ds:dict):
+    "Splits fixed by the dataset's `split_groups.json` ({'val': [group, ...], 'test': [...]}; the other groups train), or None."
+    p = ds['root']/'split_groups.json'
+    if not p.exists() or ds['test']: return None
+    try: fixed = json.loads(p.read_text())
+    except (ValueError, OSError) as e: raise LLIEError(f'{p}: not valid JSON ({e})') from None
+    if not isinstance(fixed, dict) or set(fixed) - {'val', 'test'} or not all(isinstance(v, list) for v in fixed.values()):
+        raise LLIEError(f'{p}: expected {{"val": [group, ...], "test": [group, ...]}}')
+    have = {q.group for q in ds['trainval']}
+    unknown = sorted({str(g) for v in fixed.values() for g in v} - have)
+    if unknown: raise LLIEError(f'{p}: unknown group(s) {", ".join(unknown[:10])}')
+    both = set(map(str, fixed.get('val', []))) & set(map(str, fixed.get('test', [])))
+    if both: raise LLIEError(f'{p}: group(s) in both val and test: {", ".join(sorted(both))}')
+    where = {str(g): k for k, v in fixed.items() for g in v}
+    out = {k: [q for q in ds['trainval'] if where.get(q.group, 'train') == k] for k in ('train', 'val', 'test')}
+    if not out['train']: raise LLIEError(f'{p}: no groups left for training')
+    return {k: sorted(v, key=lambda q: _natural_key(q.name)) for k, v in out.items()}
+
 def get_splits(data=None, # None/'default' (synthetic default set), a folder, a .zip or a URL
                seed:int=0, # shuffles the groups
                val_fraction:float=0.3, # share of pairs for validation
                test_fraction:float=0.15, # share of pairs for test (ignored when the dataset has a test part)
               )->dict: # {'train': [Pair], 'val': [Pair], 'test': [Pair]}
-    "Group-aware, reproducible train/val/test splits of a paired dataset."
+    "Group-aware, reproducible train/val/test splits of a paired dataset (fixed by its `split_groups.json` if it has one)."
     if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
         raise LLIEError(f'val_fraction={val_fraction} and test_fraction={test_fraction} must be in [0, 1) and sum to less than 1')
     ds = find_dataset(data)
+    fixed = _fixed_splits(ds)
+    if fixed: return fixed
     if ds['test']:
         s = _split_groups(ds['trainval'], {'val': val_fraction}, seed, ds['root'])
         s['test'] = ds['test']
@@ -424,9 +444,12 @@ def validate_pairs(pairs:list, # `Pair`s to check
     return dict(pairs=len(pairs), sizes=sizes)
 
 # %% ../nbs/01_data.ipynb #8f10743e
-DEFAULT_SCENES = ('astronaut', 'coffee', 'chelsea', 'rocket', 'immunohistochemistry', 'retina', 'stereo_motorcycle')
-_DEFAULT_PARAMS = dict(version=1, scenes=list(DEFAULT_SCENES), crop=192, crops_per_scene=3, exposures_per_crop=2,
-                       exposure=[0.03, 0.25], full_well=[2000.0, 20000.0], read_noise=[1.0, 5.0], sensor_bits=12)
+DEFAULT_SCENES = ('astronaut', 'chelsea', 'coffee', 'rocket', 'stereo_motorcycle', 'grace_hopper', # natural colour photographs
+                  'immunohistochemistry', 'retina')                                              # microscopy: training only
+MICROSCOPY = ('immunohistochemistry', 'retina')
+_DEFAULT_PARAMS = dict(version=2, scenes=list(DEFAULT_SCENES), crop=192, crops_per_scene=3, exposures_per_crop=3,
+                       exposure=[0.03, 0.25], full_well=[2000.0, 20000.0], read_noise=[1.0, 5.0], sensor_bits=12,
+                       val=['astronaut-b', 'coffee-b', 'stereo_motorcycle-b'], test=['chelsea-b', 'rocket-b', 'grace_hopper-b'])
 
 def srgb_to_linear(x:np.ndarray)->np.ndarray:
     "The exact sRGB EOTF (IEC 61966-2-1), on values in [0, 1]."
@@ -452,29 +475,43 @@ def darken(img:np.ndarray, # clean sRGB image, float in [0, 1]
 
 # %% ../nbs/01_data.ipynb #c7864f8e
 def _scene(name:str)->np.ndarray:
+    "An 8-bit RGB photograph bundled with scikit-image (or `grace_hopper`, bundled with matplotlib); offline."
+    if name == 'grace_hopper':
+        import matplotlib.cbook
+        with Image.open(matplotlib.cbook.get_sample_data('grace_hopper.jpg')) as im: return np.asarray(im.convert('RGB'))
     import skimage.data
     a = getattr(skimage.data, name)()
     return np.asarray(a[0] if isinstance(a, tuple) else a)[..., :3]
+
+def _halves(a:np.ndarray)->dict:
+    "The two halves of a photograph along its longer side, 'a' (top or left) and 'b': disjoint pixels, separate groups."
+    h, w = a.shape[:2]
+    return {'a': a[:h // 2], 'b': a[h // 2:]} if h > w else {'a': a[:, :w // 2], 'b': a[:, w // 2:]}
 
 def _build_default(out:Path, seed:int, p:dict):
     c = p['crop']; groups, info = {}, {}
     for si, scene in enumerate(p['scenes']):
         rng = np.random.default_rng([seed, si])
-        im = Image.fromarray(_scene(scene)); s = 2 * c / min(im.size)
-        if s < 1: im = im.resize((round(im.width * s), round(im.height * s)), Image.LANCZOS)
-        a = np.asarray(im)
-        if min(a.shape[:2]) < c: raise LLIEError(f'scene {scene} ({a.shape[1]}x{a.shape[0]}) is smaller than crop={c}')
-        for ci in range(p['crops_per_scene']):
-            for _ in range(50): # redraw nearly black or flat windows (e.g. the retina's border)
-                y, x = rng.integers(0, a.shape[0] - c + 1), rng.integers(0, a.shape[1] - c + 1)
-                hi = a[y:y + c, x:x + c]
-                if hi.mean() > 0.12 * 255 and hi.std() > 0.04 * 255: break
-            for ei in range(p['exposures_per_crop']):
-                name = f'{scene}-{ci + 1}{"abcdefghij"[ei]}'
-                lo, drawn = darken(hi / 255., rng, p['exposure'], p['full_well'], p['read_noise'], p['sensor_bits'])
-                Image.fromarray(hi).save(out/'high'/f'{name}.png'); Image.fromarray(lo).save(out/'low'/f'{name}.png')
-                groups[name] = scene; info[name] = dict(scene=scene, window=[int(y), int(x), c, c], **drawn)
+        for half, region in _halves(_scene(scene)).items():
+            group = f'{scene}-{half}'
+            im = Image.fromarray(np.ascontiguousarray(region)); s = 2 * c / min(im.size)
+            if s < 1: im = im.resize((round(im.width * s), round(im.height * s)), Image.LANCZOS)
+            a = np.asarray(im)
+            if min(a.shape[:2]) < c: raise LLIEError(f'scene {group} ({a.shape[1]}x{a.shape[0]}) is smaller than crop={c}')
+            for ci in range(p['crops_per_scene']):
+                for _ in range(50): # redraw nearly black or flat windows (e.g. the retina's border)
+                    y, x = rng.integers(0, a.shape[0] - c + 1), rng.integers(0, a.shape[1] - c + 1)
+                    hi = a[y:y + c, x:x + c]
+                    if hi.mean() > 0.12 * 255 and hi.std() > 0.04 * 255: break
+                for ei in range(p['exposures_per_crop']):
+                    name = f'{group}-{ci + 1}{"abcdefghij"[ei]}'
+                    lo, drawn = darken(hi / 255., rng, p['exposure'], p['full_well'], p['read_noise'], p['sensor_bits'])
+                    Image.fromarray(hi).save(out/'high'/f'{name}.png'); Image.fromarray(lo).save(out/'low'/f'{name}.png')
+                    groups[name] = group; info[name] = dict(scene=scene, half=half, window=[int(y), int(x), c, c], **drawn)
     (out/'groups.json').write_text(json.dumps(groups, indent=1))
+    have = set(groups.values())
+    fixed = {k: [g for g in p[k] if g in have] for k in ('val', 'test')}
+    (out/'split_groups.json').write_text(json.dumps(fixed, indent=1))
     files = {str(f.relative_to(out)): file_sha256(f) for f in sorted(out.rglob('*.png'))}
     (out/'manifest.json').write_text(json.dumps(dict(format='llie-default-dataset', seed=seed, params=p, files=files, pairs=info), indent=1))
 
@@ -489,10 +526,10 @@ def data_home()->Path:
     "Where generated datasets live: `$LLIE_DATA_HOME`, else `data/` under the repository."
     return Path(os.environ.get('LLIE_DATA_HOME') or repo_root()/'data').expanduser()
 
-def make_default_dataset(out:str|Path|None=None, # target folder; default `data_home()/default-v1-seed<seed>[-<params hash>]`
+def make_default_dataset(out:str|Path|None=None, # target folder; default `data_home()/default-v<version>-seed<seed>[-<params hash>]`
                          seed:int=0, # same seed, same parameters -> byte-identical files
-                         **params, # overrides of `_DEFAULT_PARAMS` (crop, crops_per_scene, exposures_per_crop, exposure, ...)
-                        )->Path: # the dataset folder (`low/`, `high/`, `groups.json`, `manifest.json`)
+                         **params, # overrides of `_DEFAULT_PARAMS` (crop, crops_per_scene, exposures_per_crop, exposure, scenes, val, test, ...)
+                        )->Path: # the dataset folder (`low/`, `high/`, `groups.json`, `split_groups.json`, `manifest.json`)
     "Build (once) the synthetic paired default dataset from scikit-image's bundled photographs."
     bad = set(params) - set(_DEFAULT_PARAMS)
     if bad: raise LLIEError(f'unknown default-dataset parameter(s) {sorted(bad)}; known: {sorted(_DEFAULT_PARAMS)}')
