@@ -33,15 +33,17 @@ def _tf_ssim(y_true, y_pred):
 
 @keras.saving.register_keras_serializable('llie')
 class CharbonnierLoss(keras.losses.Loss):
-    "Serialisable Keras loss: Charbonnier loss per sample (mean over all but the batch axis), float32; optionally plus `ssim_weight * (1 - SSIM)` and `lpips_weight * LPIPS`."
+    "Serialisable Keras loss: Charbonnier loss per sample (mean over all but the batch axis), float32; optionally plus `ssim_weight * (1 - SSIM)`, `lpips_weight * LPIPS` and `color_weight * colour error` (L1 of the per-image mean RGB)."
     def __init__(self,
                  eps:float=1e-3, # smoothing constant epsilon
                  ssim_weight:float=0., # weight of the (1 - SSIM) term; 0 is the recipe's pure Charbonnier loss
                  lpips_weight:float=0., # weight of an LPIPS (AlexNet v0.1, `LPIPSAlex`) term; 0: none
+                 color_weight:float=0., # weight of a colour term: sum over RGB of |mean(pred) - mean(true)| per image (global brightness and cast)
                  name:str='charbonnier', **kw):
         super().__init__(name=name, **kw)
         self.eps, self.ssim_weight, self.lpips_weight = float(eps), float(ssim_weight), float(lpips_weight)
-        for k in ('ssim_weight', 'lpips_weight'):
+        self.color_weight = float(color_weight)
+        for k in ('ssim_weight', 'lpips_weight', 'color_weight'):
             if getattr(self, k) < 0: raise LLIEError(f'{k} must be >= 0, got {getattr(self, k)}')
         self._lpips = _keras_lpips() if self.lpips_weight else None   # built now: a missing weight file fails here, not mid-fit
     def call(self, y_true, y_pred):
@@ -55,8 +57,13 @@ class CharbonnierLoss(keras.losses.Loss):
         if self.lpips_weight:
             if len(d.shape) != 4: raise LLIEError(f'the LPIPS term needs NxHxWxC batches, got shape {tuple(d.shape)}')
             loss = loss + self.lpips_weight * self._lpips(y_true, y_pred)
+        if self.color_weight:
+            if len(d.shape) != 4: raise LLIEError(f'the colour term needs NxHxWxC batches, got shape {tuple(d.shape)}')
+            dm = ops.mean(y_pred, axis=(1, 2)) - ops.mean(y_true, axis=(1, 2))
+            loss = loss + self.color_weight * ops.sum(ops.abs(dm), axis=-1)
         return loss
-    def get_config(self): return {**super().get_config(), 'eps': self.eps, 'ssim_weight': self.ssim_weight, 'lpips_weight': self.lpips_weight}
+    def get_config(self): return {**super().get_config(), 'eps': self.eps, 'ssim_weight': self.ssim_weight, 'lpips_weight': self.lpips_weight,
+                                        'color_weight': self.color_weight}
 
 # %% ../nbs/03_metrics.ipynb #63aad9b2
 def psnr_metric(y_true, # ground truth batch NxHxWx3 in [0, 1]

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_train.ipynb #503fec5b
 from __future__ import annotations
-import os, sys, json, time, csv, math
+import os, sys, json, time, csv, math, shutil, tempfile
 from pathlib import Path
 import numpy as np
 import keras
@@ -12,21 +12,24 @@ from .core import LLIEError, atomic_path, atomic_write, save_json, save_yaml, lo
 from .model import build_mirnet, set_precision, save_model, model_config
 from .metrics import CharbonnierLoss, psnr_metric, ssim_metric, lpips_metric
 from . import data as D
+from . import synth as S
 
 # %% auto #0
-__all__ = ['ResumableBackup', 'AtomicCheckpoint', 'EpochProgress', 'get_strategy', 'read_history', 'train']
+__all__ = ['ResumableBackup', 'AtomicCheckpoint', 'EpochProgress', 'get_strategy', 'read_history', 'LogLearningRate',
+           'make_schedule', 'train']
 
 # %% ../nbs/04_train.ipynb #1e0401a2
 class ResumableBackup(keras.callbacks.BackupAndRestore):
     "`BackupAndRestore` with atomic backups that also carry the state of other callbacks."
-    def __init__(self, backup_dir, stateful=(), keep=2):
+    def __init__(self, backup_dir, stateful=(), keep=2, read_dir=None, ema_swap=None):
         super().__init__(str(backup_dir), save_freq='epoch', delete_checkpoint=False)
         self.dir, self.stateful, self.keep = Path(backup_dir), list(stateful), keep
-        self.restored_epoch = None
+        self.read_dir = Path(read_dir) if read_dir else self.dir  # a non-chief worker restores the chief's backups
+        self.ema_swap, self.restored_epoch = ema_swap, None
     def _latest(self):
-        p = self.dir/'latest'
+        p = self.read_dir/'latest'
         if not p.exists(): return None
-        d = self.dir/p.read_text().strip()
+        d = self.read_dir/p.read_text().strip()
         return d if (d/'state.json').exists() and (d/'model.weights.h5').exists() else None
     def _load_model(self):
         d = self._latest()
@@ -41,7 +44,11 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
     def _save_model(self):
         name = f'epoch-{self._current_epoch:04d}'
         d = self.dir/name; d.mkdir(parents=True, exist_ok=True)
-        self.model.save_weights(d/'model.weights.h5', overwrite=True)
+        swapped = self.ema_swap is not None and self.ema_swap._ema_weights_in_model
+        if swapped: self.ema_swap._swap_variables()   # back up the raw weights (the EMA lives in the optimizer state)
+        try: self.model.save_weights(d/'model.weights.h5', overwrite=True)
+        finally:
+            if swapped: self.ema_swap._swap_variables()
         cbs = {type(cb).__name__: {k: _plain(getattr(cb, k)) for k in _STATE_KEYS if hasattr(cb, k)} for cb in self.stateful}
         save_json({'epoch': self._current_epoch, 'callbacks': cbs,
                    'lr': float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))}, d/'state.json')
@@ -125,6 +132,36 @@ def _dedupe_history(path):
         for r in rows: w.writerow({k: (int(r[k]) if k == 'epoch' else r[k]) for k in keys})
 
 # %% ../nbs/04_train.ipynb #6543f5e3
+def _worker_role(strategy:str)->tuple:
+    "(is_chief, name) of this process: always the chief unless `strategy='multiworker'` and TF_CONFIG names another task."
+    if strategy != 'multiworker': return True, 'chief'
+    try: tfc = json.loads(os.environ.get('TF_CONFIG') or '{}')
+    except ValueError: raise LLIEError('TF_CONFIG is not valid JSON') from None
+    task, cluster = tfc.get('task') or {}, tfc.get('cluster') or {}
+    t, i = task.get('type'), int(task.get('index', 0))
+    if not t: return True, 'chief'
+    return (t == 'chief' or (t == 'worker' and i == 0 and 'chief' not in cluster)), f'{t}-{i}'
+
+class LogLearningRate(keras.callbacks.Callback):
+    "Put the current learning rate into the epoch logs (so history.csv has it with any schedule)."
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None: logs['learning_rate'] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+def make_schedule(schedule:str, # 'plateau' (a constant rate that ReduceLROnPlateau lowers) or 'cosine'
+                  lr:float, # the (peak) learning rate
+                  total_steps:int, # optimizer steps of the whole run
+                  warmup_steps:int=0, # linear warm-up steps before the cosine (from lr / 10)
+                  min_lr:float=1e-6, # the cosine's final rate
+                 ):
+    "The learning rate (a float or a Keras schedule) for `schedule`."
+    if schedule == 'plateau': return lr
+    if schedule != 'cosine': raise LLIEError(f"schedule={schedule!r}: choose 'plateau' or 'cosine'")
+    if warmup_steps >= total_steps: raise LLIEError(f'warm-up ({warmup_steps} steps) must be shorter than the run ({total_steps} steps)')
+    alpha = min(1., min_lr / lr)
+    if not warmup_steps: return keras.optimizers.schedules.CosineDecay(lr, total_steps, alpha=alpha)
+    return keras.optimizers.schedules.CosineDecay(lr / 10, total_steps - warmup_steps, alpha=alpha, warmup_target=lr, warmup_steps=warmup_steps)
+
+# %% ../nbs/04_train.ipynb #b2c3d4e5
 def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, weights
           data:str|None=None, # dataset folder/zip/URL; None for the embedded default
           seed:int=0, # fixes the split, crops, augmentation and initialisation
@@ -138,13 +175,22 @@ def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, 
           steps_per_epoch:int=100, # training steps per epoch
           batch_size:int=4, # crops per step
           crop_size:int=128, # training crop size
-          lr:float=1e-4, # Adam learning rate
+          lr:float=1e-4, # Adam learning rate (the peak rate with `schedule='cosine'`)
           lr_factor:float=0.5, # learning-rate factor on plateau
           lr_patience:int=5, # epochs without a better validation PSNR before reducing
-          min_lr:float=1e-6, # lower bound of the learning rate
+          min_lr:float=1e-6, # lower bound of the learning rate (the cosine's final rate)
           charbonnier_eps:float=1e-3, # epsilon of the Charbonnier loss
           ssim_weight:float=0., # weight of a (1 - SSIM) term added to the loss (0: the recipe's pure Charbonnier)
           lpips_weight:float=0., # weight of an LPIPS (AlexNet v0.1) term added to the loss; > 0 also logs `lpips`/`val_lpips`
+          color_weight:float=0., # weight of a colour term (L1 of the per-image mean RGB) added to the loss
+          schedule:str='plateau', # 'plateau' (the recipe: ReduceLROnPlateau on val PSNR) or 'cosine' (warm-up, then cosine decay)
+          warmup_epochs:int=0, # linear warm-up epochs of the cosine schedule
+          ema:float=0., # momentum of an exponential moving average of the weights (0: none; e.g. 0.999)
+          clipnorm:float|None=None, # clip the global gradient norm to this (None: no clipping)
+          crop_schedule:list|None=None, # progressive crops [[from_epoch, crop_size, batch_size], ...] (None: crop_size, batch_size)
+          synth_fraction:float=0., # share of training inputs replaced by synthetic exposures of their targets (`llie.synth`)
+          passthrough_fraction:float=0.15, # among synthetic inputs: the well-lit target itself
+          jpeg_fraction:float=0.3, # among synthetic inputs: JPEG-compressed
           precision:str='float32', # float32, mixed_bfloat16, mixed_float16 or auto
           strategy:str='default', # tf.distribute strategy: default, mirrored, multiworker
           max_val_images:int|None=None, # cap on validation images per epoch (None: all)
@@ -153,62 +199,91 @@ def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, 
           verbose:bool=True, # print progress
           **ignored, # other pipeline parameters (not used here)
          )->dict:
-    "Train MIRNet with the recipe; resumes from the run folder's last backup if there is one."
+    "Train MIRNet with the recipe (or the options above); resumes from the run folder's last backup if there is one."
     args = {k: v for k, v in locals().items() if k not in ('ignored', 'run_dir')}
     modes = {'val_psnr': 'max', 'val_ssim': 'max', 'val_loss': 'min', 'val_lpips': 'min'}
     if best_by not in modes: raise LLIEError(f"best_by={best_by!r}: choose one of {', '.join(modes)}")
     if best_by == 'val_lpips' and not lpips_weight:
         raise LLIEError("best_by='val_lpips' needs lpips_weight > 0: LPIPS is computed during training only when it is in the loss")
-    run_dir = Path(run_dir); run_dir.mkdir(parents=True, exist_ok=True)
-    set_seed(seed)
-    precision = set_precision(precision)
+    if not 0 <= ema < 1: raise LLIEError(f'ema must be in [0, 1), got {ema}')
+    if clipnorm is not None and not clipnorm > 0: raise LLIEError(f'clipnorm must be > 0 or None, got {clipnorm}')
+    plan = S.crop_plan(crop_schedule, crop_size, batch_size)
+    make_schedule(schedule, lr, epochs * steps_per_epoch, warmup_epochs * steps_per_epoch, min_lr)  # checks the schedule before any work
+    run_dir = Path(run_dir)
+    chief, role = _worker_role(strategy)
+    out = run_dir if chief else Path(tempfile.mkdtemp(prefix=f'llie-{role}-'))   # a non-chief worker writes only scratch copies
+    run_dir.mkdir(parents=True, exist_ok=True) if chief else None
+    try:
+        return _train(run_dir, out, chief, plan, args, modes, verbose)
+    finally:
+        if not chief: shutil.rmtree(out, ignore_errors=True)
+
+def _train(run_dir, out, chief, plan, a, modes, verbose):
+    set_seed(a['seed'])
+    precision = set_precision(a['precision'])
     splits_path = run_dir/'splits.json'
-    splits = D.load_splits(splits_path) if splits_path.exists() else D.get_splits(data, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
-    if not splits_path.exists(): D.save_splits(splits, splits_path)
-    val_pairs = splits['val'][:max_val_images] if max_val_images else splits['val']
-    if not splits['train']: raise LLIEError(f'{data}: no training pairs after splitting')
-    if not val_pairs: raise LLIEError(f'{data}: no validation pairs after splitting; lower test_fraction or add data')
-    D.validate_pairs(splits['train'], crop_size); D.validate_pairs(val_pairs)
+    splits = D.load_splits(splits_path) if splits_path.exists() else D.get_splits(a['data'], seed=a['seed'], val_fraction=a['val_fraction'], test_fraction=a['test_fraction'])
+    if chief and not splits_path.exists(): D.save_splits(splits, splits_path)
+    val_pairs = splits['val'][:a['max_val_images']] if a['max_val_images'] else splits['val']
+    if not splits['train']: raise LLIEError(f"{a['data']}: no training pairs after splitting")
+    if not val_pairs: raise LLIEError(f"{a['data']}: no validation pairs after splitting; lower test_fraction or add data")
+    D.validate_pairs(splits['train'], max(c for _, c, _ in plan)); D.validate_pairs(val_pairs)
     done = ResumableBackup(run_dir/'checkpoints')._latest()
     if done is not None and (run_dir/'train_config.yaml').exists():  # the restored best value is of the run's first metric
-        first = load_yaml(run_dir/'train_config.yaml').get('best_by', 'val_psnr')
-        if first != best_by: raise LLIEError(f'{run_dir}: the run was started with best_by={first}; resume it with the same, or start a new run folder')
-    cfg = {**args, 'precision': precision, 'architecture': model_config(preset, n_feat=n_feat, n_rrg=n_rrg, n_msrb=n_msrb),
+        first = load_yaml(run_dir/'train_config.yaml')
+        keys = (('best_by', 'val_psnr'), ('schedule', 'plateau')) + ((('epochs', None), ('steps_per_epoch', None)) if a['schedule'] == 'cosine' else ())
+        for k, default in keys:  # a cosine schedule is a function of the run's length
+            if first.get(k, default) != a[k]:
+                raise LLIEError(f'{run_dir}: the run was started with {k}={first.get(k, default)}; resume it with the same, or start a new run folder')
+    cfg = {**a, 'precision': precision, 'architecture': model_config(a['preset'], n_feat=a['n_feat'], n_rrg=a['n_rrg'], n_msrb=a['n_msrb']),
            'splits': {k: len(v) for k, v in splits.items()}}
-    save_yaml(cfg, run_dir/'train_config.yaml'); save_json(env_info(), run_dir/'environment.json')
+    save_yaml(cfg, out/'train_config.yaml'); save_json(env_info(), out/'environment.json')
 
-    strat = get_strategy(strategy)
+    steps, epochs = a['steps_per_epoch'], a['epochs']
+    strat = get_strategy(a['strategy'])
     with strat.scope():
-        model = build_mirnet(preset, n_feat=n_feat, n_rrg=n_rrg, n_msrb=n_msrb)
-        if init_weights: model.load_weights(init_weights)
-        model.compile(optimizer=keras.optimizers.Adam(lr), loss=CharbonnierLoss(charbonnier_eps, ssim_weight, lpips_weight),
-                      metrics=[psnr_metric, ssim_metric] + ([lpips_metric] if lpips_weight else []))
-    train_ds = D.train_dataset(splits['train'], crop_size, batch_size, seed)
-    if done is not None:  # continue the data stream where the backup left it, as an uninterrupted run would
-        train_ds = train_ds.skip(json.loads((done/'state.json').read_text())['epoch'] * steps_per_epoch)
+        model = build_mirnet(a['preset'], n_feat=a['n_feat'], n_rrg=a['n_rrg'], n_msrb=a['n_msrb'])
+        if a['init_weights']: model.load_weights(a['init_weights'])
+        rate = make_schedule(a['schedule'], a['lr'], epochs * steps, a['warmup_epochs'] * steps, a['min_lr'])
+        opt = keras.optimizers.Adam(rate, global_clipnorm=a['clipnorm'], use_ema=a['ema'] > 0, ema_momentum=a['ema'] or 0.99)
+        model.compile(optimizer=opt, loss=CharbonnierLoss(a['charbonnier_eps'], a['ssim_weight'], a['lpips_weight'], a['color_weight']),
+                      metrics=[psnr_metric, ssim_metric] + ([lpips_metric] if a['lpips_weight'] else []))
+    start = json.loads((done/'state.json').read_text())['epoch'] * steps if done is not None else 0
+    if a['crop_schedule'] or a['synth_fraction']:  # the mixed stream: (seed, step) -> batch, so a resumed run starts at its step
+        train_ds = S.train_stream_dataset(splits['train'], steps, seed=a['seed'], crop_size=a['crop_size'], batch_size=a['batch_size'],
+                                          crop_schedule=a['crop_schedule'], synth_fraction=a['synth_fraction'],
+                                          passthrough_fraction=a['passthrough_fraction'], jpeg_fraction=a['jpeg_fraction'], start_step=start)
+    else:
+        train_ds = D.train_dataset(splits['train'], a['crop_size'], a['batch_size'], a['seed'])
+        if start: train_ds = train_ds.skip(start)  # continue the data stream where the backup left it, as an uninterrupted run would
     val_ds = D.eval_dataset(val_pairs)
     if strat.num_replicas_in_sync > 1:  # every replica needs a non-empty batch; identical copies leave mean metrics unchanged
         import tensorflow as tf
         r = strat.num_replicas_in_sync
         val_ds = val_ds.map(lambda lo, hi: (tf.repeat(lo, r, axis=0), tf.repeat(hi, r, axis=0)))
-    meta = {'preset': preset, 'data': str(data), 'seed': seed, 'precision': precision}
-    best = AtomicCheckpoint(run_dir/'best.weights.h5', extra=meta, monitor=best_by, mode=modes[best_by], save_best_only=True)
-    plateau = keras.callbacks.ReduceLROnPlateau(monitor='val_psnr', mode='max', factor=lr_factor, patience=lr_patience,
-                                                min_lr=min_lr, verbose=1 if verbose else 0)
-    backup = ResumableBackup(run_dir/'checkpoints', stateful=[best, plateau])
-    callbacks = [best, AtomicCheckpoint(run_dir/'last.weights.h5', extra=meta), plateau,
-                 keras.callbacks.CSVLogger(str(run_dir/'history.csv'), append=True),
-                 keras.callbacks.TerminateOnNaN(), backup]   # backup last: an epoch is logged before it is backed up
-    if verbose: callbacks.insert(0, EpochProgress(epochs, steps_per_epoch))
-    _dedupe_history(run_dir/'history.csv')
+    meta = {'preset': a['preset'], 'data': str(a['data']), 'seed': a['seed'], 'precision': precision, 'ema': a['ema']}
+    best_by = a['best_by']
+    best = AtomicCheckpoint(out/'best.weights.h5', extra=meta, monitor=best_by, mode=modes[best_by], save_best_only=True)
+    swap = keras.callbacks.SwapEMAWeights(swap_on_epoch=True) if a['ema'] else None
+    stateful = [best]
+    callbacks = [best, AtomicCheckpoint(out/'last.weights.h5', extra=meta), LogLearningRate()]
+    if a['schedule'] == 'plateau':
+        plateau = keras.callbacks.ReduceLROnPlateau(monitor='val_psnr', mode='max', factor=a['lr_factor'], patience=a['lr_patience'],
+                                                    min_lr=a['min_lr'], verbose=1 if verbose else 0)
+        callbacks.append(plateau); stateful.append(plateau)
+    backup = ResumableBackup(out/'checkpoints', stateful=stateful, read_dir=run_dir/'checkpoints', ema_swap=swap)
+    callbacks += [keras.callbacks.CSVLogger(str(out/'history.csv'), append=True), keras.callbacks.TerminateOnNaN(), backup]  # backup last: an epoch is logged before it is backed up
+    if swap is not None: callbacks.insert(0, swap)  # first: the checkpoints of every epoch hold the averaged weights
+    if verbose: callbacks.insert(0, EpochProgress(epochs, steps))
+    if chief: _dedupe_history(run_dir/'history.csv')
+    elif (run_dir/'history.csv').exists(): shutil.copy(run_dir/'history.csv', out/'history.csv')
     t0 = time.perf_counter()
-    model.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=val_ds,
-              callbacks=callbacks, verbose=0)
-    _dedupe_history(run_dir/'history.csv')
+    model.fit(train_ds, epochs=epochs, steps_per_epoch=steps, validation_data=val_ds, callbacks=callbacks, verbose=0)
+    _dedupe_history(out/'history.csv')
     if backup.restored_epoch and verbose: print(f'resumed from epoch {backup.restored_epoch}')
     summary = {'seconds_this_session': time.perf_counter() - t0, 'resumed_from_epoch': backup.restored_epoch,
-               'best_by': best_by, 'best_value': best.best, 'epochs': len(read_history(run_dir/'history.csv')),
+               'best_by': best_by, 'best_value': best.best, 'epochs': len(read_history(out/'history.csv')),
                'final_lr': float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
-               'optimizer_steps': int(model.optimizer.iterations.numpy())}
-    save_json(summary, run_dir/'train_summary.json')
-    return {'model': model, 'summary': summary, 'history': read_history(run_dir/'history.csv')}
+               'optimizer_steps': int(model.optimizer.iterations.numpy()), 'chief': chief}
+    save_json(summary, out/'train_summary.json')
+    return {'model': model, 'summary': summary, 'history': read_history(out/'history.csv')}
