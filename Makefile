@@ -11,7 +11,7 @@ ARGS ?=
 export PYTHONWARNINGS := ignore
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: setup browser report test test-export test-nbs test-py test-smoke test-slow bench readme clean
+.PHONY: setup browser report model test test-export test-nbs test-py test-smoke test-slow bench readme clean
 
 $(VENV)/.installed: requirements.txt settings.ini setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ browser:
 ## Main job: run every notebook with papermill into reports/<run>/ (PROFILE=smoke|quick|cpu|default|finetune|paper, DATA=path, ARGS="epochs=3 ...")
 report: setup
 	$(PY) -m llie.pipeline --profile $(PROFILE) $(if $(DATA),--data $(DATA)) $(if $(RUN),--run-name $(RUN)) $(ARGS)
+
+## The shipped default model from scratch (configs/default.yaml) into reports/default-model/; resumable: rerun after any
+## interruption. Then copy reports/default-model/last.weights.h5 (+ last.json) to llie/weights/default.* to ship it.
+model: setup
+	$(PY) -m llie.pipeline --profile default --run-name default-model $(ARGS)
 
 ## Tests: export check, notebook tests, pytest, papermill smoke run of the whole chain
 test: setup browser test-export test-nbs test-py test-smoke

@@ -14,8 +14,8 @@ from .metrics import psnr, ssim, lpips_distance, gt_mean_scale
 from .baselines import BASELINES
 
 # %% auto #0
-__all__ = ['METRICS', 'COLUMNS', 'REFERENCE', 'TABLE_HEADER', 'evaluate_method', 'evaluate_model', 'summarize', 'evaluate_all',
-           'metrics_table', 'verdict', 'run_info', 'write_metrics']
+__all__ = ['METRICS', 'COLUMNS', 'REFERENCE', 'TABLE_HEADER', 'evaluate_method', 'evaluate_model', 'ci95', 'summarize',
+           'evaluate_all', 'metrics_table', 'verdict', 'run_info', 'write_metrics', 'robustness', 'unpaired_clipping']
 
 # %% ../nbs/06_evaluate.ipynb #b3b5d891
 METRICS = ('psnr', 'ssim', 'lpips', 'psnr_gtmean', 'ssim_gtmean', 'seconds')
@@ -65,15 +65,24 @@ def evaluate_model(model, # a MIRNet from `llie.model.build_mirnet` / `load_mode
 # %% ../nbs/06_evaluate.ipynb #59767047
 def _finite(v): return v is not None and not (isinstance(v, float) and math.isnan(v))
 
+def ci95(values:list # per-image values
+        )->float|None: # half-width of the 95 % confidence interval of the mean (Student t, ddof=1); None below 2 values
+    "The mean is `mean(values) +- ci95(values)` with 95 % confidence (images as independent samples)."
+    v = np.asarray([x for x in values if _finite(x)], np.float64)
+    if v.size < 2: return None
+    from scipy import stats
+    return float(stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
+
 def summarize(rows:list # rows from `evaluate_method`
              )->dict:
-    "Mean and standard deviation (ddof=0) of every metric, and median, 10th and 90th percentile of seconds."
+    "Mean, standard deviation (ddof=0) and 95 % confidence half-width of every metric's mean; median, 10th and 90th percentile of seconds."
     if not rows: raise LLIEError('no rows to summarise')
     out = {'n_images': len(rows)}
     for k in METRICS:
         v = [r[k] for r in rows if _finite(r.get(k))]
         out[f'{k}_mean'] = float(np.mean(v)) if len(v) == len(rows) else None
         out[f'{k}_std'] = float(np.std(v)) if len(v) == len(rows) else None
+        out[f'{k}_ci95'] = ci95(v) if len(v) == len(rows) else None
     s = np.array([r['seconds'] for r in rows], dtype='float64')
     out.update(seconds_median=float(np.median(s)), seconds_p10=float(np.percentile(s, 10)), seconds_p90=float(np.percentile(s, 90)))
     return out
@@ -110,6 +119,9 @@ REFERENCE = dict(label='reference implementation (different test set)', psnr=15.
 TABLE_HEADER = ('method', 'PSNR (dB)', 'SSIM', 'LPIPS', 's/image', 'GT-mean PSNR (dB) *', 'GT-mean SSIM *')
 
 def _fmt(v, nd): return 'n/a' if not _finite(v) else f'{v:.{nd}f}'
+def _pm(s, k, nd): # mean +- 95 % half-width
+    m, h = s.get(f'{k}_mean'), s.get(f'{k}_ci95')
+    return _fmt(m, nd) + (f' ± {h:.{nd}f}' if _finite(m) and _finite(h) else '')
 
 def metrics_table(results:dict, # from `evaluate_all`
                   reference:bool=True, # add the reference implementation's row
@@ -118,13 +130,13 @@ def metrics_table(results:dict, # from `evaluate_all`
     lines = ['| ' + ' | '.join(TABLE_HEADER) + ' |', '|' + '|'.join(['---'] + ['---:'] * (len(TABLE_HEADER) - 1)) + '|']
     for m, r in results.items():
         s = r['summary']
-        lines.append(f'| {m} | {_fmt(s["psnr_mean"], 2)} | {_fmt(s["ssim_mean"], 3)} | {_fmt(s["lpips_mean"], 3)} | '
+        lines.append(f'| {m} | {_pm(s, "psnr", 2)} | {_pm(s, "ssim", 3)} | {_pm(s, "lpips", 3)} | '
                      f'{_fmt(s["seconds_mean"], 3)} | {_fmt(s["psnr_gtmean_mean"], 2)} | {_fmt(s["ssim_gtmean_mean"], 3)} |')
     if reference:
         R = REFERENCE
         lines.append(f'| {R["label"]} ** | {R["psnr"]:.2f} | {R["ssim"]:.3f} | {R["lpips"]:.3f} | {R["seconds"]:.2f} | n/a | n/a |')
     n = {r['summary']['n_images'] for r in results.values()}
-    lines += ['', f'Means over {"/".join(map(str, sorted(n)))} test images; s/image: mean seconds of the method call alone, '
+    lines += ['', f'Means ± 95 % confidence half-widths over {"/".join(map(str, sorted(n)))} test images; s/image: mean seconds of the method call alone, '
               'decoded image to enhanced image, after warm-up.',
               '* GT-mean: the output rescaled to the ground truth\'s mean brightness before scoring; it uses the ground truth, '
               'so it is a diagnostic, not a score a method achieves on its own.']
@@ -134,19 +146,23 @@ def metrics_table(results:dict, # from `evaluate_all`
 
 def verdict(results:dict # from `evaluate_all`, with 'mirnet' and 'gamma'
            )->str:
-    "Plain-language verdict: does MIRNet beat global gamma correction, and the best baseline, on PSNR?"
+    "Plain-language verdict: does MIRNet beat global gamma correction, and the best baseline, on PSNR? (and how it compares with the shipped model, if scored as 'shipped')"
     for k in ('mirnet', 'gamma'):
         if k not in results: raise LLIEError(f'verdict needs results for {k!r}; got {", ".join(results)}')
     S = {k: v['summary'] for k, v in results.items()}
     m, g = S['mirnet']['psnr_mean'], S['gamma']['psnr_mean']
     if not m > g:
         return f'FAILED RUN: MIRNet does not beat global gamma correction on PSNR ({m:.2f} vs {g:.2f} dB).'
-    best = max((k for k in S if k != 'mirnet'), key=lambda k: S[k]['psnr_mean'])
+    best = max((k for k in S if k not in ('mirnet', 'shipped')), key=lambda k: S[k]['psnr_mean'])
     b = S[best]['psnr_mean']
     extra = f' SSIM {S["mirnet"]["ssim_mean"]:.3f} vs {S[best]["ssim_mean"]:.3f}'
     if _finite(S['mirnet']['lpips_mean']) and _finite(S[best]['lpips_mean']):
         extra += f', LPIPS {S["mirnet"]["lpips_mean"]:.3f} vs {S[best]["lpips_mean"]:.3f} (lower is better)'
     extra += f'; {S["mirnet"]["seconds_mean"]:.3f} vs {S[best]["seconds_mean"]:.3f} s/image.'
+    if 'shipped' in S:
+        sh = S['shipped']
+        extra += (f' The model shipped with llie scores {sh["psnr_mean"]:.2f} dB / SSIM {sh["ssim_mean"]:.3f}'
+                  + (f' / LPIPS {sh["lpips_mean"]:.3f}' if _finite(sh.get('lpips_mean')) else '') + ' on the same images.')
     if m > b:
         return f'MIRNet beats the best baseline, {best}, by {m - b:.2f} dB PSNR ({m:.2f} vs {b:.2f} dB).' + extra
     return (f'MIRNet beats global gamma correction by {m - g:.2f} dB PSNR ({m:.2f} vs {g:.2f} dB) but NOT the best baseline, '
@@ -212,3 +228,59 @@ def write_metrics(results:dict, # from `evaluate_all`
                device=run_info(model), environment=env_info(), **(extra or {}))
     save_json(_clean(obj), json_path)
     return {'per_image': csv_path, 'metrics': json_path}
+
+# %% ../nbs/06_evaluate.ipynb #r0b0a002
+def robustness(fn, # method: HxWx3 float image in [0, 1] -> enhanced image
+               pairs:list, # `Pair`s whose well-lit targets (`high`) are used
+               seed:int=0, # mixed-exposure inputs: image i uses seed + i
+               baseline=None, # method scored beside `fn` on the mixed-exposure inputs (default: global gamma correction)
+               lpips:bool=True, # also LPIPS on the mixed-exposure test
+              )->dict: # {'passthrough': rows, 'mixed': rows, 'summary': {...}}
+    "The pass-through and mixed-exposure tests of `fn` on the targets of `pairs`."
+    from llie.synth import mixed_exposure_input, clipped_share
+    from llie.baselines import gamma_correction
+    from llie.data import read_image
+    baseline = baseline or gamma_correction
+    pt, mx = [], []
+    for i, p in enumerate(pairs):
+        hi = read_image(p.high)
+        out = np.asarray(fn(hi))
+        pt.append(dict(name=p.name, psnr=psnr(hi, out), clipped_in=clipped_share(hi), clipped_out=clipped_share(out)))
+        lo = mixed_exposure_input(hi, seed + i)
+        o, b = np.asarray(fn(lo)), np.asarray(baseline(lo))
+        mx.append(dict(name=p.name, psnr=psnr(hi, o), ssim=ssim(hi, o), lpips=lpips_distance(hi, o) if lpips else None,
+                       psnr_baseline=psnr(hi, b), ssim_baseline=ssim(hi, b), clipped_out=clipped_share(o)))
+    col = lambda rows, k: [r[k] for r in rows]
+    summ = {'n_images': len(pairs)}
+    for name, rows, keys in (('passthrough', pt, ('psnr', 'clipped_in', 'clipped_out')),
+                             ('mixed', mx, ('psnr', 'ssim', 'lpips', 'psnr_baseline', 'ssim_baseline', 'clipped_out'))):
+        for k in keys:
+            v = col(rows, k)
+            if all(_finite(x) for x in v): summ[f'{name}_{k}_mean'], summ[f'{name}_{k}_ci95'] = float(np.mean(v)), ci95(v)
+    gain = [a - b for a, b in zip(col(mx, 'psnr'), col(mx, 'psnr_baseline'))]
+    summ['mixed_gain_over_baseline_mean'], summ['mixed_gain_over_baseline_ci95'] = float(np.mean(gain)), ci95(gain)
+    return {'passthrough': pt, 'mixed': mx, 'summary': summ}
+
+def unpaired_clipping(fn, # method
+                      folder:str|Path, # real photos (no ground truth); images are read with `llie.data.read_image`
+                      max_images:int|None=None, # cap on the number of photos
+                      max_side:int=1024, # photos are downscaled to this longest side first (speed; clipping is a share)
+                     )->list: # [{'name', 'clipped_in', 'clipped_out', 'mean_in', 'mean_out', 'input', 'output'}]
+    "Share of clipped pixels of `fn`'s outputs on real unpaired photos, beside the inputs'."
+    from llie.synth import clipped_share
+    from llie.data import read_image, IMAGE_EXTS
+    from PIL import Image
+    folder = Path(folder)
+    if not folder.is_dir(): raise LLIEError(f'{folder}: unpaired photo folder not found')
+    files = sorted(f for f in folder.rglob('*') if f.suffix.lower() in IMAGE_EXTS and f.is_file())[:max_images]
+    if not files: raise LLIEError(f'{folder}: no images ({", ".join(IMAGE_EXTS)})')
+    rows = []
+    for f in files:
+        x = read_image(f)
+        if max(x.shape[:2]) > max_side:
+            s = max_side / max(x.shape[:2])
+            x = np.asarray(Image.fromarray(np.round(x * 255).astype(np.uint8)).resize((round(x.shape[1] * s), round(x.shape[0] * s)), Image.LANCZOS), np.float32) / 255
+        y = np.asarray(fn(x))
+        rows.append(dict(name=f.name, clipped_in=clipped_share(x), clipped_out=clipped_share(y), mean_in=float(x.mean()),
+                         mean_out=float(y.mean()), input=x, output=y))
+    return rows
