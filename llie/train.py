@@ -281,7 +281,10 @@ def _train(run_dir, out, chief, plan, a, modes, verbose):
     model.fit(train_ds, epochs=epochs, steps_per_epoch=steps, validation_data=val_ds, callbacks=callbacks, verbose=0)
     _dedupe_history(out/'history.csv')
     if backup.restored_epoch and verbose: print(f'resumed from epoch {backup.restored_epoch}')
-    summary = {'seconds_this_session': time.perf_counter() - t0, 'resumed_from_epoch': backup.restored_epoch,
+    dt = time.perf_counter() - t0
+    prev = json.loads((out/'train_summary.json').read_text()) if (out/'train_summary.json').exists() else {}
+    summary = {'seconds_this_session': dt, 'seconds_total': prev.get('seconds_total', prev.get('seconds_this_session', 0.)) + dt,
+               'resumed_from_epoch': backup.restored_epoch,
                'best_by': best_by, 'best_value': best.best, 'epochs': len(read_history(out/'history.csv')),
                'final_lr': float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
                'optimizer_steps': int(model.optimizer.iterations.numpy()), 'chief': chief}
