@@ -104,9 +104,10 @@ def _size(v):
 def _crop_schedule(v):
     if v is None: return None
     ok = isinstance(v, (list, tuple)) and v and all(isinstance(r, (list, tuple)) and len(r) == 3 and all(_is_int(x) for x in r)
-                                                   and r[0] >= 0 and r[1] >= 1 and r[2] >= 1 for r in v)
-    if not ok: return 'expected null or a list of [from_epoch, crop_size, batch_size] (integers, epoch >= 0, sizes >= 1)'
+                                                   and r[0] >= 1 and r[1] >= 1 and r[2] >= 1 for r in v)
+    if not ok: return 'expected null or a list of [from_epoch, crop_size, batch_size] (integers, epochs from 1, sizes >= 1)'
     if [r[0] for r in v] != sorted({r[0] for r in v}): return 'expected from_epoch values in increasing order, each once'
+    if v[0][0] != 1: return 'the first entry must start at epoch 1'
 
 _fraction = Float(0, 1, hi_open=True)
 _share = Float(0, 1)
@@ -126,6 +127,7 @@ PARAMETERS = {
     'schedule': OneOf('plateau', 'cosine'), 'warmup_epochs': Int(0), 'ema': Float(0, 1, hi_open=True),
     'clipnorm': Float(0, lo_open=True, none=True), 'crop_schedule': _crop_schedule,
     'synth_fraction': _share, 'passthrough_fraction': _share, 'jpeg_fraction': _share,
+    'use_weights': OneOf('best', 'last'), 'compare_default': Bool(), 'robust': Bool(), 'max_robust_images': Int(1, none=True),
     'lpips': Bool(), 'warmup': Int(0), 'n_samples': Int(0), 'run_name': Text(none=True), 'description': Text(none=True),
 }
 
@@ -278,8 +280,9 @@ def main(argv:list|None=None # command-line arguments (default: sys.argv[1:])
         )->int:
     "Command line: `python -m llie.pipeline --profile quick [--data PATH] [--run-name NAME] [key=value ...]`."
     ap = argparse.ArgumentParser(prog='llie report', description='Run the llie notebooks end to end with papermill.')
-    ap.add_argument('--profile', default='quick', help='profile in configs/ (smoke, quick, cpu, lol-cpu, paper) or a YAML path')
+    ap.add_argument('--profile', default='quick', help='profile in configs/ (smoke, quick, cpu, default, finetune, paper) or a YAML path')
     ap.add_argument('--data', default=None, help='dataset folder, zip or URL (default: the profile\'s, else the embedded synthetic set)')
+    ap.add_argument('--unpaired', default=None, help='a folder of real photos without ground truth: the evaluation reports their clipped pixels and a grid')
     ap.add_argument('--run-name', default=None, help='report folder name under --reports')
     ap.add_argument('--reports', default='reports', help='parent folder of reports (default: reports)')
     ap.add_argument('--stages', default=None, help='comma-separated notebook stems to run (default: all)')
@@ -288,6 +291,7 @@ def main(argv:list|None=None # command-line arguments (default: sys.argv[1:])
     try:
         ov = parse_overrides(a.overrides)
         if a.data: ov['data'] = a.data
+        if a.unpaired: ov['unpaired'] = a.unpaired
         run_pipeline(a.profile, ov, a.run_name, a.reports, a.stages.split(',') if a.stages else None)
     except LLIEError as e:
         print(f'llie report: error: {e}', file=sys.stderr); return 1
