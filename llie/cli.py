@@ -61,7 +61,7 @@ def _parser()->argparse.ArgumentParser:
     grp.add_argument('--skip-existing', action='store_true', help='skip inputs whose result exists (continue an interrupted batch)')
     e.add_argument('--tile', type=_tile, default='auto', metavar='N|auto|none',
                    help='tile size in pixels (multiple of 4); auto (default): 512-pixel tiles for large images (above 2.5 MP for the tiny model, less for wider ones); none: whole images')
-    e.add_argument('--overlap', type=int, default=32, help='tile overlap in pixels (default: 32)')
+    e.add_argument('--overlap', type=int, default=None, help="tile overlap in pixels (default: 32 x the model's unshuffle factor: 64 for the default model)")
     e.add_argument('--fast', action='store_true',
                    help='large images (above 1 MP): enhance a shrunk copy once and apply it at full size (much faster, less denoising)')
     e.add_argument('--precision', default='float32', choices=['float32', 'mixed_bfloat16', 'mixed_float16', 'auto'],
@@ -82,7 +82,7 @@ def _parser()->argparse.ArgumentParser:
 
 def _enhance(a)->int:
     from llie.enhance import enhance_files, format_summary
-    if a.overlap < 0: raise LLIEError(f'--overlap must be >= 0, not {a.overlap}')
+    if a.overlap is not None and a.overlap < 0: raise LLIEError(f'--overlap must be >= 0, not {a.overlap}')
     if a.inputs.count('-') > 1: raise LLIEError('- (file names on standard input) can be given once only')
     s = enhance_files(a.inputs, a.outdir, weights=a.weights, fmt=a.format, overwrite=a.overwrite, tile=a.tile,
                       quality=a.quality, preset=a.preset, precision=a.precision, overlap=a.overlap,

@@ -12,9 +12,9 @@ from .core import LLIEError, atomic_path
 from .data import IMAGE_EXTS, ImageError, read_image, write_image
 
 # %% auto #0
-__all__ = ['default_weights', 'get_model', 'auto_tile', 'check_tile', 'enhance_array', 'guided_coefficients', 'apply_guided',
-           'fast_scale', 'enhance_fast', 'check_exposure', 'apply_exposure', 'enhance', 'find_inputs', 'read_file',
-           'save_file', 'plan_outputs', 'check_quality', 'check_bit_depth', 'warm_up', 'enhance_files',
+__all__ = ['default_weights', 'get_model', 'auto_tile', 'default_overlap', 'check_tile', 'enhance_array', 'guided_coefficients',
+           'apply_guided', 'fast_scale', 'enhance_fast', 'check_exposure', 'apply_exposure', 'enhance', 'find_inputs',
+           'read_file', 'save_file', 'plan_outputs', 'check_quality', 'check_bit_depth', 'warm_up', 'enhance_files',
            'format_summary']
 
 # %% ../nbs/08_enhance.ipynb #52fdd0c1
@@ -54,6 +54,7 @@ def get_model(weights:str|Path|None=None, # `.weights.h5` (with its `.json`) or 
 # %% ../nbs/08_enhance.ipynb #6e494bbe
 _AUTO_PIXELS = 2.5e6 # `tile='auto'` tiles images with more pixels than this for a 16-channel (`tiny`) model,
 _AUTO_TILE = 512     # into tiles of this size; wider models tile sooner (activation memory grows with width)
+_CONTEXT_PASSES = 2 # tiles with context='global': passes that estimate the whole image's pooled statistics, + 1
 _ROWS = 128 # rows converted or upsampled at a time: a few rows of float64, not copies of the whole image
 
 def auto_tile(model, # a MIRNet
@@ -103,8 +104,43 @@ def _window(length:int, cut_start:bool, cut_end:bool, overlap:int)->np.ndarray:
     if cut_end: w = np.minimum(w, r(length - 1 - i))
     return w.astype(np.float32)
 
-def check_tile(tile, model=None, overlap:int=32):
+def _context_model(model):
+    """(context model, pools): `model` with the same layers and weights, whose every global average pool (channel
+    attention, SKFF) can be given fixed statistics (`pool.stats`, used where `pool.fixed` is 1) and which returns
+    `[output, *the means each pool computed from its input]`. Built once per model."""
+    c = getattr(model, '_llie_context', None)
+    if c is not None: return c
+    import keras
+    from keras import ops, layers
+    class ContextPool(layers.Layer):
+        "Global average pooling whose result can be replaced by given statistics; returns (used, own mean)."
+        def __init__(self, channels, **kw): super().__init__(**kw); self.channels = channels
+        def build(self, s):
+            self.stats = self.add_weight(shape=(self.channels,), initializer='zeros', trainable=False, name='stats')
+            self.fixed = self.add_weight(shape=(), initializer='zeros', trainable=False, name='fixed')
+        def call(self, x):
+            local = ops.mean(x, axis=(1, 2), keepdims=True); f = ops.cast(self.fixed, local.dtype)
+            return local * (1 - f) + ops.cast(self.stats, local.dtype) * f, local
+    pools, means = [], []
+    def call(layer, *a, **kw): # a layer may be called at several places (shared weights): one pool per call
+        if not isinstance(layer, layers.GlobalAveragePooling2D): return layer(*a, **kw)
+        p = ContextPool(a[0].shape[-1], name=f'context_pool_{len(pools)}'); pools.append(p)
+        used, local = p(a[0]); means.append(local)
+        return used
+    clone = keras.models.clone_model(model, clone_function=lambda l: l, call_function=call)
+    outs = clone.outputs if isinstance(clone.outputs, (list, tuple)) else [clone.outputs]
+    ctx = keras.Model(clone.inputs, [outs[0], *means], name=f'{model.name}_context')
+    model._llie_context = (ctx, pools)
+    return model._llie_context
+
+def default_overlap(model)->int:
+    "Tile overlap used when none is given: 32 pixels per unit of the model's unshuffle factor (the receptive field grows with it; `fast`: 64)."
+    return 32 * getattr(model, 'llie_config', {}).get('unshuffle', 1)
+
+def check_tile(tile, model=None, overlap:int|None=32):
     "Validate a `tile` setting: None, 'auto', 'none' or an int (a multiple of 4 larger than `overlap`)."
+    if overlap is None: overlap = default_overlap(model) if model is not None else 32
+    if not isinstance(overlap, (int, np.integer)) or overlap < 0: raise LLIEError(f'overlap must be a number of pixels >= 0, not {overlap!r}')
     if tile is None or tile in ('auto', 'none'): return None if tile == 'none' else tile
     try: t = int(tile)
     except (TypeError, ValueError): raise LLIEError(f'tile must be a number of pixels, "auto" or "none", not {tile!r}') from None
@@ -116,12 +152,15 @@ def check_tile(tile, model=None, overlap:int=32):
 def enhance_array(img:np.ndarray, # HxWx3 float image in [0, 1]
                   model, # a MIRNet (e.g. from `get_model`)
                   tile:int|str|None=None, # tile size (a multiple of the model's pad multiple: 4, or 8 for `fast`), 'auto' (see `auto_tile`) or None/'none' (whole image)
-                  overlap:int=32, # overlap between neighbouring tiles, in pixels
+                  overlap:int|None=None, # overlap between neighbouring tiles in pixels (None: `default_overlap`)
                   fast:bool=False, # above `_FAST_PIXELS` (1 MP): enhance a shrunk copy and apply it at full size (`enhance_fast`)
+                  context:str='global', # tiles: 'global' (pooled statistics of the whole image, two passes) or 'local' (each tile's own, one pass)
                  )->np.ndarray: # float32 HxWx3 in [0, 1]
     "Enhance one float image, in overlapping tiles if `tile` says so (or by the fast path if `fast`)."
+    if context not in ('global', 'local'): raise LLIEError(f"context must be 'global' or 'local', not {context!r}")
     img = np.asarray(img, dtype=np.float32)
     if img.ndim != 3 or img.shape[-1] != 3 or 0 in img.shape: raise LLIEError(f'expected an HxWx3 image, got shape {img.shape}')
+    if overlap is None: overlap = default_overlap(model)
     tile = check_tile(tile, model, overlap)
     h, w = img.shape[:2]
     if fast and fast_scale(h, w) > 1: return enhance_fast(img, model, tile=tile, overlap=overlap)
@@ -133,6 +172,27 @@ def enhance_array(img:np.ndarray, # HxWx3 float image in [0, 1]
         x = img if (H, W) == (h, w) else img[ri][:, ci]
         return np.clip(_run(model, x)[:h, :w], 0, 1)
     (th, ys), (tw, xs) = _layout(H, tile, overlap, mult), _layout(W, tile, overlap, mult)
+    wins = lambda y, x: _window(th, y > 0, y + th < H, overlap)[:, None] * _window(tw, x > 0, x + tw < W, overlap)[None, :]
+    tile_at = lambda y, x: img[ri[y:y + th]][:, ci[x:x + tw]]
+    if context == 'global': # pass 1: every tile's pooled means, weighted by its share of the blend; pass 2 uses them everywhere
+        ctx, pools = _context_model(model)
+        for _ in range(_CONTEXT_PASSES - 1):
+            sums, total = None, 0.
+            for y in ys:
+                for x in xs:
+                    means = [np.asarray(m, np.float64).reshape(-1) for m in _forward(ctx)(tile_at(y, x)[None])[1:]]
+                    wt = float(wins(y, x).sum()); total += wt
+                    sums = [wt * m for m in means] if sums is None else [a + wt * m for a, m in zip(sums, means)]
+            for p, a in zip(pools, sums): p.stats.assign((a / total).astype(np.float32)); p.fixed.assign(1.)
+        run_tile = lambda t: np.asarray(_forward(ctx)(t[None])[0], dtype=np.float32)[0]
+    else: run_tile = lambda t: _run(model, t)
+    try: return _blend(img, run_tile, tile_at, wins, h, w, H, W, th, tw, ys, xs)
+    finally:
+        if context == 'global':
+            for p in pools: p.fixed.assign(0.)
+
+def _blend(img, run_tile, tile_at, wins, h, w, H, W, th, tw, ys, xs):
+    "Run every tile and blend them, keeping one row of tiles in a buffer."
     out = np.empty((h, w, 3), np.float32)
     acc = np.zeros((th, W, 3), np.float32); wsum = np.zeros((th, W, 1), np.float32); top = 0 # buffer holds rows top..top+th
     def flush(upto): # rows top..upto are final: no later tile touches them
@@ -145,17 +205,16 @@ def enhance_array(img:np.ndarray, # HxWx3 float image in [0, 1]
         top = upto
     for y in ys:
         flush(y)
-        wy = _window(th, y > 0, y + th < H, overlap)
         for x in xs:
-            o = _run(model, img[ri[y:y + th]][:, ci[x:x + tw]])
-            wt = (wy[:, None] * _window(tw, x > 0, x + tw < W, overlap)[None, :])[..., None]
+            o = run_tile(tile_at(y, x))
+            wt = wins(y, x)[..., None]
             acc[y - top:y - top + th, x:x + tw] += o * wt; wsum[y - top:y - top + th, x:x + tw] += wt
     flush(top + th)
     return out
 
-# %% ../nbs/08_enhance.ipynb #e23x0002
+# %% ../nbs/08_enhance.ipynb #e23x0004
 _FAST_PIXELS = 1e6 # `fast=True`: images above this many pixels are enhanced at about this size, then guided back up
-_FAST_RADIUS, _FAST_EPS = 4, 1e-3 # guided filter window radius (low-resolution pixels) and regulariser
+_FAST_RADIUS, _FAST_EPS = 2, 1e-4 # guided filter window radius (low-resolution pixels) and regulariser (measured best of r 1-8, eps 1e-5-1e-2)
 
 def _edge_index(n:int, m:int)->np.ndarray: return np.minimum(np.arange(n + (-n) % m), n - 1)
 
@@ -221,7 +280,7 @@ def fast_scale(h:int, w:int, pixels:float=_FAST_PIXELS)->int:
 def enhance_fast(img:np.ndarray, # HxWx3 float image in [0, 1]
                  model, # a MIRNet
                  scale:int|None=None, # shrink factor (None: `fast_scale`)
-                 tile='auto', overlap:int=32, # for the low-resolution pass (see `enhance_array`)
+                 tile='auto', overlap:int|None=None, # for the low-resolution pass (see `enhance_array`)
                  r:int=_FAST_RADIUS, eps:float=_FAST_EPS, # see `guided_coefficients`
                 )->np.ndarray:
     "The fast path: enhance a shrunk copy of the whole image once, fit local colour transforms, apply them at full size."
@@ -232,7 +291,7 @@ def enhance_fast(img:np.ndarray, # HxWx3 float image in [0, 1]
     A, b = guided_coefficients(lo, enhance_array(lo, model, tile=tile, overlap=overlap), r, eps)
     return apply_guided(img, A, b, s)
 
-# %% ../nbs/08_enhance.ipynb #e23x0007
+# %% ../nbs/08_enhance.ipynb #e23x0009
 def check_exposure(exposure, # 'auto' (or None): the model's own brightness; or a target mean brightness in (0, 1)
                   )->float|None: # None for 'auto', else the target as a float
     "Validate an `exposure` setting, with an error saying what is allowed."
@@ -337,7 +396,7 @@ def enhance(image:np.ndarray|Image.Image, # uint8/uint16/float ([0, 1]) array Hx
             weights=None, # weights file (see `get_model`), a loaded Keras model, or None for the default model
             preset:str|None=None, # architecture if the weights have no `.json` beside them
             tile:int|str|None='auto', # see `enhance_array`
-            overlap:int=32, # tile overlap in pixels
+            overlap:int|None=None, # tile overlap in pixels (None: `default_overlap`, 64 for `fast`)
             precision:str='float32', # see `get_model`
             exposure:str|float='auto', # 'auto': the model's brightness; a float in (0, 1): the mean brightness of the result
             fast:bool=False, # the low-resolution fast path for large images (see `enhance_array`)
@@ -430,7 +489,7 @@ def _is_16bit(path)->bool:
     except Exception: pass
     return False
 
-# %% ../nbs/08_enhance.ipynb #e23x0015
+# %% ../nbs/08_enhance.ipynb #e23x0017
 # EXIF tags of the first IFD that describe the photo (not the pixel layout, which the output's own writer sets)
 _EXIF_KEEP = {0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298} # description, make, model, software, date, artist, copyright
 _EXIF_IFD, _GPS_IFD, _MAKERNOTE = 0x8769, 0x8825, 0x927C
@@ -527,7 +586,7 @@ def read_file(path:str|Path, # image file: PNG, JPEG, BMP or TIFF; 8 or 16 bit; 
     info['exif'] = _clean_exif(exif, (a.shape[1], a.shape[0]))
     return np.ascontiguousarray(a), info
 
-# %% ../nbs/08_enhance.ipynb #e23x0016
+# %% ../nbs/08_enhance.ipynb #e23x0018
 def _chunk(f, kind:bytes, data:bytes):
     f.write(struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff))
 
@@ -590,7 +649,7 @@ def save_file(path:str|Path, # destination; the format follows the suffix (.png,
             if fmt == 'JPEG': kw.update(quality=int(quality))
             im.save(tmp, format=fmt, **kw)
 
-# %% ../nbs/08_enhance.ipynb #e23x0017
+# %% ../nbs/08_enhance.ipynb #e23x0019
 def _item(f)->tuple: return (Path(f[0]), Path(f[1])) if isinstance(f, tuple) else (Path(f), Path(Path(f).stem))
 
 def plan_outputs(files:list, # input image files, or (file, name) pairs from `find_inputs`
@@ -658,7 +717,7 @@ def enhance_files(inputs:list|str|Path, # image files, folders, glob patterns, '
                   quality:int=95, # JPEG quality, 1-100
                   preset:str|None=None, # architecture if the weights have no `.json`
                   precision:str='float32', # see `get_model`
-                  overlap:int=32, # tile overlap in pixels
+                  overlap:int|None=None, # tile overlap in pixels (None: `default_overlap`, 64 for `fast`)
                   progress:bool|None=None, # progress bar (None: only on a terminal)
                   verbose:bool=True, # print each failure as it happens (to stderr)
                   exposure:str|float='auto', # 'auto' or the target mean brightness in (0, 1) (see `apply_exposure`)
