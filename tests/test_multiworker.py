@@ -21,7 +21,8 @@ data written by h5py's C library is not seen as such, but every weights file tra
 place by `os.replace` (`atomic_path`) or written into a backup folder made by `os.mkdir`, which are seen; the test
 first checks that the chief's writes were all seen, so an empty record for worker 1 means something.
 
-Each training runs in a child process: this file run as a script (`python tests/test_multiworker.py SPEC.json`).
+Each training runs in a child process: this file run as a script (`python tests/test_multiworker.py SPEC.json`),
+with TMPDIR inside the test's folder (a killed worker cannot delete its scratch folder).
 The module fixture starts the one-worker reference, the uninterrupted pair and the pair to be killed at once (five
 TensorFlow processes), kills worker 1 of the last pair where it blocks and restarts that pair. Slow (minutes):
 `pytest --runslow tests/test_multiworker.py`. The cluster addresses are 127.0.0.1 ports picked free; TensorFlow's
@@ -244,7 +245,9 @@ def runs(tmp_path_factory):
     `kill` where it blocks (after batch 0 of epoch 1), let its chief stop, and restart the pair (`resume`)."""
     d = tmp_path_factory.mktemp('multiworker')
     env = {k: v for k, v in os.environ.items() if k != 'TF_CONFIG'}
-    env.update(TF_CPP_MIN_LOG_LEVEL='2', PYTHONUNBUFFERED='1', LLIE_DATA_HOME=str(d/'data_home'))
+    env.update(TF_CPP_MIN_LOG_LEVEL='2', PYTHONUNBUFFERED='1', LLIE_DATA_HOME=str(d/'data_home'),
+               TMPDIR=str(d/'tmp'))   # the workers' scratch folders (a killed worker's stays behind) go under d
+    (d/'tmp').mkdir()
     # the embedded default dataset, built once here (the workers would otherwise race to build it)
     subprocess.run([sys.executable, '-c', 'from llie.data import default_dataset; default_dataset()'], env=env,
                    cwd=HERE.parent, check=True, timeout=600)
