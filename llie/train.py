@@ -94,6 +94,24 @@ class EpochProgress(keras.callbacks.Callback):
               f" | val loss {f('val_loss')} psnr {f('val_psnr', 2)} ssim {f('val_ssim', 3)} | lr {lr:.2e}", flush=True)
 
 # %% ../nbs/04_train.ipynb #1b2a436d
+def _patch_keras_multiworker():
+    "Work around Keras 3's MultiWorkerMirroredStrategy bugs in fit() (keras-team/keras#20585, open for Keras 3.15)."
+    import tensorflow as tf, keras.src.backend.tensorflow.trainer as KT
+    if getattr(KT, '_llie_mwms_patched', False): return
+    def local(v): return v.values[0] if isinstance(v, tf.distribute.DistributedValues) else v
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):   # builds from this worker's first replica's batch
+        if self._distribute_strategy is None: return
+        if iterator is not None:
+            for _, _, it in iterator: data_batch = tf.nest.map_structure(local, next(it)); break
+        with self.distribute_strategy.scope(): self._symbolic_build(data_batch=data_batch)
+    orig = KT.reduce_per_replica
+    def reduce_per_replica(values, strategy, reduction):   # 'auto' = the mean over all replicas of all workers
+        if reduction == 'auto' and KT._collective_all_reduce_multi_worker(strategy):
+            return tf.nest.map_structure(lambda v: strategy.reduce('MEAN', v, axis=None) if KT._is_per_replica_instance(v) else v, values)
+        return orig(values, strategy, reduction)
+    KT.TensorFlowTrainer._maybe_symbolic_build, KT.reduce_per_replica = _maybe_symbolic_build, reduce_per_replica
+    KT._llie_mwms_patched = True
+
 def get_strategy(name:str='default', # 'default', 'mirrored' or 'multiworker'
                  devices:list|None=None, # devices for 'mirrored' (default: all GPUs, else all logical CPUs)
                 ):
@@ -107,6 +125,7 @@ def get_strategy(name:str='default', # 'default', 'mirrored' or 'multiworker'
         return tf.distribute.MirroredStrategy(devices=devices)
     if name == 'multiworker':
         if 'TF_CONFIG' not in os.environ: raise LLIEError('strategy multiworker needs the TF_CONFIG environment variable')
+        _patch_keras_multiworker()  # fit() itself fails under MWMS without it (tests/test_multiworker.py)
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise LLIEError(f'unknown strategy {name!r}; use default, mirrored or multiworker')
 
