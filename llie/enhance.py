@@ -699,8 +699,14 @@ def check_bit_depth(bit_depth, fmt:str='png'):
     return b
 
 def _tracing_count(model)->int|None:
-    f = getattr(_forward(model), 'experimental_get_tracing_count', None)
-    return f() if f is not None else None
+    "How often the compiled forward passes of `model` (and of its tiles' context model, once built) were traced."
+    n = 0
+    for m in (model, getattr(model, '_llie_context', (None,))[0]):
+        if m is None: continue
+        f = getattr(_forward(m), 'experimental_get_tracing_count', None)
+        if f is None: return None
+        n += f()
+    return n
 
 def warm_up(model)->float:
     "Trace the compiled forward pass for images of any size (two small calls), so that later calls only compute; returns seconds."
