@@ -34,7 +34,8 @@ def batch(tmp_path):
 def interrupt(batch, out, weights, sig):
     "Start `llie enhance` on `batch`, send `sig` once the first results are written; returns (returncode, stderr)."
     p = subprocess.Popen([*CMD, 'enhance', str(batch), '-o', str(out), '--weights', str(weights), '--no-progress'],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # a shell's background job ignores SIGINT; the child must not
     t0 = time.time()
     while time.time() - t0 < 240 and p.poll() is None:
         if out.is_dir() and len([q for q in out.iterdir() if not q.name.startswith('.')]) >= 2: break

@@ -57,7 +57,8 @@ def test_summary_and_table_edge_cases():
     res = {'gamma': {'rows': rows, 'summary': s}, 'mirnet': {'rows': rows, 'summary': {**s, 'psnr_mean': 16.}}}
     t = metrics_table(res)
     assert t.splitlines()[0] == '| ' + ' | '.join(TABLE_HEADER) + ' |'
-    assert '| gamma | 15.00 | 0.600 | n/a | 0.200 | 17.00 | 0.700 |' in t
+    h = s['psnr_ci95']; assert h == pytest.approx(12.7062 * np.std([10, 20], ddof=1) / np.sqrt(2), rel=1e-4)  # t(0.975, 1)
+    assert f'| gamma | 15.00 ± {h:.2f} | 0.600 ± {s["ssim_ci95"]:.3f} | n/a | 0.200 | 17.00 | 0.700 |' in t
     assert verdict(res).startswith('MIRNet beats the best baseline, gamma, by 1.00 dB PSNR (16.00 vs 15.00 dB).')
     res['mirnet']['summary']['psnr_mean'] = 14.
     assert verdict(res) == 'FAILED RUN: MIRNet does not beat global gamma correction on PSNR (14.00 vs 15.00 dB).'
