@@ -29,16 +29,19 @@ def _png_header(head:bytes):
     w, h, depth, ctype = struct.unpack('>IIBB', head[16:26])
     return w, h, depth, ctype
 
-def _decode(path:str|Path)->np.ndarray:
-    "Fully decode an image file to HxWx3 in its own type (uint8, uint16 or float32), raising `ImageError` naming the file."
-    path = Path(path)
+def _check_file(path:Path)->bytes:
+    "Raise `ImageError` naming `path` if it is missing, a folder or empty (or Pillow would pad truncated files); returns its first 32 bytes."
     if ImageFile.LOAD_TRUNCATED_IMAGES:
         raise LLIEError('PIL.ImageFile.LOAD_TRUNCATED_IMAGES is True somewhere in this process; llie needs it False '
                         'so that truncated images are reported instead of silently padded')
     if not path.exists(): raise ImageError(f'{path}: file not found')
     if path.is_dir(): raise ImageError(f'{path}: is a folder, not an image file')
     if path.stat().st_size == 0: raise ImageError(f'{path}: empty file (0 bytes)')
-    with open(path, 'rb') as f: head = f.read(32)
+    with open(path, 'rb') as f: return f.read(32)
+
+def _decode(path:str|Path)->np.ndarray:
+    "Fully decode an image file to HxWx3 in its own type (uint8, uint16 or float32), raising `ImageError` naming the file."
+    path = Path(path); head = _check_file(path)
     png = _png_header(head)
     if png and (png[0] == 0 or png[1] == 0): raise ImageError(f'{path}: zero-sized image ({png[0]}x{png[1]})')
     try:

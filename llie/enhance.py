@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 from .core import LLIEError, atomic_path
-from .data import IMAGE_EXTS, ImageError, read_image, write_image
+from .data import IMAGE_EXTS, ImageError, read_image, write_image, _check_file
 
 # %% auto #0
 __all__ = ['default_weights', 'get_model', 'auto_tile', 'default_overlap', 'check_tile', 'enhance_array', 'guided_coefficients',
@@ -526,14 +526,7 @@ def read_file(path:str|Path, # image file: PNG, JPEG, BMP or TIFF; 8 or 16 bit; 
              )->tuple: # (pixels, info)
     """Read an image as it is stored, turned upright: uint8/uint16 (or float32 for float TIFFs) HxWxC with C = 1 (grey),
     2 (grey + alpha), 3 (RGB) or 4 (RGBA); `info` has the format, bit depth, EXIF (upright), ICC profile and dpi."""
-    path = Path(path)
-    if ImageFile.LOAD_TRUNCATED_IMAGES:
-        raise LLIEError('PIL.ImageFile.LOAD_TRUNCATED_IMAGES is True somewhere in this process; llie needs it False '
-                        'so that truncated images are reported instead of silently padded')
-    if not path.exists(): raise ImageError(f'{path}: file not found')
-    if path.is_dir(): raise ImageError(f'{path}: is a folder, not an image file')
-    if path.stat().st_size == 0: raise ImageError(f'{path}: empty file (0 bytes)')
-    with open(path, 'rb') as f: head = f.read(32)
+    path = Path(path); head = _check_file(path)
     deep = None
     try:
         with Image.open(path) as im:

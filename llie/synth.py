@@ -29,11 +29,7 @@ def smooth_field(h:int, # height
     return f / m if m > 1e-6 else np.full((h, w), 0.5, np.float32)
 
 # %% ../nbs/01a_synth.ipynb #a738ce47
-def _to_float(a:np.ndarray)->np.ndarray:
-    a = np.asarray(a)
-    if a.dtype == np.uint8: return a.astype(np.float32) / 255
-    if a.dtype == np.uint16: return a.astype(np.float32) / 65535
-    return np.clip(a.astype(np.float32), 0, 1)
+def _to_float(a:np.ndarray)->np.ndarray: return np.clip(D._to_float(np.asarray(a)), 0, 1)
 
 def _srgb_to_linear(x): return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
 def _linear_to_srgb(y):

@@ -20,16 +20,6 @@ def digest(folder):
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(folder).iterdir())}
 
 
-@pytest.fixture(scope='session')
-def weights(tmp_path_factory):
-    "A randomly initialised nano MIRNet saved with `llie.model.save_model` (never the shipped weights)."
-    d = tmp_path_factory.mktemp('weights')
-    code = ('import keras; from llie.model import build_mirnet, save_model; keras.utils.set_random_seed(0); '
-            f'save_model(build_mirnet("nano"), {str(d / "nano.weights.h5")!r})')
-    subprocess.run([sys.executable, '-c', code], check=True, capture_output=True, env=ENV, timeout=300)
-    return d/'nano.weights.h5'
-
-
 @pytest.fixture
 def photos(tmp_path):
     "Two small good images (PNG and JPEG, different sizes) and a truncated PNG."

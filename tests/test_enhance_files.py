@@ -12,16 +12,6 @@ CMD = [str(EXE)] if EXE.exists() else [sys.executable, '-m', 'llie.cli']
 ENV = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '3'}
 
 
-@pytest.fixture(scope='module')
-def weights(tmp_path_factory):
-    "A randomly initialised nano MIRNet (never the shipped weights)."
-    d = tmp_path_factory.mktemp('weights')
-    code = ('import keras; from llie.model import build_mirnet, save_model; keras.utils.set_random_seed(0); '
-            f'save_model(build_mirnet("nano"), {str(d / "nano.weights.h5")!r})')
-    subprocess.run([sys.executable, '-c', code], check=True, capture_output=True, env=ENV, timeout=300)
-    return d/'nano.weights.h5'
-
-
 @pytest.fixture
 def batch(tmp_path):
     "40 small dark photos: enough work that a signal arrives mid-batch."
