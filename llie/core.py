@@ -11,8 +11,8 @@ import yaml
 
 # %% auto #0
 __all__ = ['PRESETS', 'LLIEError', 'atomic_path', 'atomic_write', 'save_json', 'save_yaml', 'load_yaml', 'repo_root',
-           'shared_dir', 'profile_path', 'parse_overrides', 'load_profile', 'preset_multiple', 'gpu_device_node',
-           'filtered_stderr', 'quiet_start', 'set_seed', 'git_commit', 'env_info', 'file_sha256']
+           'shared_dir', 'profile_path', 'parse_overrides', 'load_profile', 'preset_multiple', 'check_gate',
+           'gpu_device_node', 'filtered_stderr', 'quiet_start', 'set_seed', 'git_commit', 'env_info', 'file_sha256']
 
 # %% ../nbs/00_core.ipynb #c807f986
 class LLIEError(Exception):
@@ -136,6 +136,19 @@ def preset_multiple(preset:str # one of `PRESETS`
     "The multiple a preset pads images to, `unshuffle * 2**(height-1)`: the smallest side it can train on."
     if preset not in PRESETS: raise LLIEError(f'unknown preset {preset!r}; choose one of {", ".join(PRESETS)}')
     p = PRESETS[preset]; return p['unshuffle'] * 2 ** (p['height'] - 1)
+
+# %% ../nbs/00_core.ipynb #b364f03f
+def check_gate(gate, # None, or `[low, high, scale]`: brightness thresholds in [0, 1] and a block size in pixels
+              )->list|None: # `[low, high, scale]` as `[float, float, int]`, or None
+    "Validate an exposure-gate setting, with an error saying what is allowed."
+    if gate is None: return None
+    bad = f'gate must be None or [low, high, scale] with 0 <= low < high <= 1 and an integer scale >= 1, not {gate!r}'
+    if isinstance(gate, (str, bytes, dict)) or not hasattr(gate, '__len__') or len(gate) != 3: raise LLIEError(bad)
+    try: low, high, scale = float(gate[0]), float(gate[1]), gate[2]
+    except (TypeError, ValueError): raise LLIEError(bad) from None
+    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1 or not 0 <= low < high <= 1: raise LLIEError(bad)
+    return [low, high, int(scale)]
+
 
 # %% ../nbs/00_core.ipynb #f7aee91b
 _NOISE = (r'All log messages before absl::InitializeLog\(\) is called', r'oneDNN custom operations are on',

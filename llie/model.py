@@ -15,8 +15,8 @@ from .core import LLIEError, atomic_path, save_json, PRESETS # the preset table 
 __all__ = ['BlurPool', 'BilinearUp2x', 'space_to_depth', 'depth_to_space', 'Conv2DTranspose', 'ChannelPool', 'SelectiveSum',
            'channel_attention', 'spatial_attention', 'dau', 'skff', 'residual_down', 'residual_up', 'resample', 'msrb',
            'rrg', 'PadToMultiple', 'CropLike', 'PixelUnshuffle', 'PixelShuffle', 'model_config', 'build_mirnet',
-           'gpu_available', 'set_precision', 'pad_multiple', 'forward_fn', 'predict_image', 'save_model', 'meta_path',
-           'load_model', 'count_flops', 'preset_table']
+           'ExposureGate', 'gpu_available', 'set_precision', 'pad_multiple', 'forward_fn', 'predict_image',
+           'save_model', 'meta_path', 'load_model', 'count_flops', 'preset_table']
 
 # %% ../nbs/02_model.ipynb #e4204180
 def _conv(filters, k=3, bias=False, name=None, **kw):
@@ -253,6 +253,7 @@ def build_mirnet(preset:str='tiny', # one of `PRESETS`
                  height:int|None=None, # number of scales
                  width:int|None=None, # DAU columns per MSRB
                  unshuffle:int|None=None, # run the body on `unshuffle x unshuffle` pixel blocks folded into channels (1: full resolution)
+                 gate:list|None=None, # `[low, high, scale]` of an `ExposureGate` on the output (None: the network's output as is)
                  name:str='mirnet', # Keras model name
                 )->keras.Model:
     "Build MIRNet for RGB images in [0, 1] of any size (NHWC); output has the input's shape, float32."
@@ -260,7 +261,9 @@ def build_mirnet(preset:str='tiny', # one of `PRESETS`
     s = cfg.setdefault('unshuffle', 1)
     if not (isinstance(s, int) and s >= 1): raise LLIEError(f'unshuffle must be a positive integer, not {s!r}')
     inp = keras.Input((None, None, 3), name='low')
-    x = PadToMultiple(s * 2 ** (cfg['height'] - 1), name='pad')(inp)
+    gate = check_gate(gate)
+    m = s * 2 ** (cfg['height'] - 1)
+    x = PadToMultiple(math.lcm(m, gate[2]) if gate else m, name='pad')(inp)
     h = _conv(cfg['n_feat'], 3, name='conv_in')(PixelUnshuffle(s, name='unshuffle')(x) if s > 1 else x)
     for i in range(cfg['n_rrg']):
         h = rrg(cfg['n_feat'], cfg['n_msrb'], cfg['height'], cfg['width'])(h)
@@ -268,10 +271,38 @@ def build_mirnet(preset:str='tiny', # one of `PRESETS`
     if s > 1: h = PixelShuffle(s, name='shuffle')(h)
     h = layers.Activation('linear', dtype='float32', name='to_float32')(h)
     out = layers.Add(dtype='float32', name='global_residual')([h, layers.Activation('linear', dtype='float32')(x)])
+    if gate: out = ExposureGate(*gate, dtype='float32', name='exposure_gate')(out, layers.Activation('linear', dtype='float32')(x))
     out = CropLike(dtype='float32', name='crop')(out, inp)
     model = keras.Model(inp, out, name=name)
-    model.llie_config = cfg
+    model.llie_config = {**cfg, 'gate': gate}
     return model
+
+# %% ../nbs/02_model.ipynb #39dbbdea
+def _bilinear_up(x, f:int):
+    "Bilinear x`f` up-sampling with half-pixel centres for inputs of unknown size (as `BilinearUp2x`)."
+    if keras.backend.backend() != 'tensorflow': return ops.image.resize(x, (f * x.shape[1], f * x.shape[2]), interpolation='bilinear')
+    import tensorflow as tf
+    s = tf.shape(x)
+    return tf.image.resize(x, [f * s[1], f * s[2]], method='bilinear')
+
+@keras.saving.register_keras_serializable('llie')
+class ExposureGate(layers.Layer):
+    "Blend the network's output `y` back to its input `x` where the input is bright: `w x + (1 - w) y`."
+    def __init__(self, low=0.15, high=0.65, scale=8, **kw):
+        super().__init__(**kw); self.low, self.high, self.scale = check_gate([low, high, scale])
+    def weight(self, x):
+        "The blend weight `w` (NHW1) of input `x`, whose height and width are multiples of `scale`."
+        v = ops.max(x, axis=-1, keepdims=True)
+        if self.scale > 1:
+            v = ops.average_pool(v, self.scale, strides=self.scale, padding='valid')
+            v = _bilinear_up(v, self.scale)
+        t = ops.clip((v - self.low) / (self.high - self.low), 0., 1.)
+        return t * t * (3. - 2. * t)
+    def call(self, y, x):
+        w = self.weight(x)
+        return w * x + (1. - w) * y
+    def compute_output_shape(self, s, *a): return s
+    def get_config(self): return {**super().get_config(), 'low': self.low, 'high': self.high, 'scale': self.scale}
 
 # %% ../nbs/02_model.ipynb #42275d6c
 def gpu_available()->bool:
@@ -300,9 +331,10 @@ def set_precision(precision:str='float32' # 'float32', 'mixed_bfloat16', 'mixed_
 
 def pad_multiple(model:keras.Model # a MIRNet built by `build_mirnet`
                 )->int:
-    "The multiple the network pads height and width to: `unshuffle * 2**(height-1)`."
+    "The multiple the network pads height and width to: `unshuffle * 2**(height-1)` (with a gate: and its `scale`)."
     cfg = getattr(model, 'llie_config', {})
-    return cfg.get('unshuffle', 1) * 2 ** (cfg.get('height', 3) - 1)
+    m = cfg.get('unshuffle', 1) * 2 ** (cfg.get('height', 3) - 1)
+    return math.lcm(m, cfg['gate'][2]) if cfg.get('gate') else m
 
 def forward_fn(model:keras.Model # a MIRNet built by `build_mirnet`
               ):

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import os, sys, ast, json, math, time, argparse, datetime, tempfile
 from pathlib import Path
-from .core import LLIEError, load_profile, save_yaml, save_json, env_info, repo_root, parse_overrides, PRESETS, preset_multiple
+from .core import LLIEError, load_profile, save_yaml, save_json, env_info, repo_root, parse_overrides, PRESETS, preset_multiple, check_gate
 
 # %% auto #0
 __all__ = ['STAGES', 'PARAMETERS', 'RELATIONS', 'nbs_dir', 'stage_parameters', 'check_config', 'Int', 'Float', 'OneOf', 'Bool',
@@ -109,6 +109,10 @@ def _crop_schedule(v):
     if [r[0] for r in v] != sorted({r[0] for r in v}): return 'expected from_epoch values in increasing order, each once'
     if v[0][0] != 1: return 'the first entry must start at epoch 1'
 
+def _gate(v):
+    try: check_gate(v)
+    except LLIEError as e: return str(e).replace('gate must be', 'expected', 1)
+
 _fraction = Float(0, 1, hi_open=True)
 _share = Float(0, 1)
 _weight = Float(0)
@@ -129,6 +133,7 @@ PARAMETERS = {
     'synth_fraction': _share, 'passthrough_fraction': _share, 'jpeg_fraction': _share,
     'use_weights': OneOf('best', 'last'), 'compare_default': Bool(), 'robust': Bool(), 'max_robust_images': Int(1, none=True),
     'lpips': Bool(), 'warmup': Int(0), 'n_samples': Int(0), 'run_name': Text(none=True), 'description': Text(none=True),
+    'gate': _gate,
 }
 
 def _crop_rule(cfg:dict, crop:int, where:str)->list:

@@ -215,6 +215,7 @@ def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, 
           max_val_images:int|None=None, # cap on validation images per epoch (None: all)
           init_weights:str|None=None, # weights to start from
           best_by:str='val_psnr', # validation metric that picks best.weights.h5: val_psnr, val_ssim (higher is better), val_loss, val_lpips (lower)
+          gate:list|None=None, # `[low, high, scale]`: exposure gate written into the saved models' architecture (`llie.model.ExposureGate`)
           verbose:bool=True, # print progress
           **ignored, # other pipeline parameters (not used here)
          )->dict:
@@ -226,6 +227,7 @@ def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, 
         raise LLIEError("best_by='val_lpips' needs lpips_weight > 0: LPIPS is computed during training only when it is in the loss")
     if not 0 <= ema < 1: raise LLIEError(f'ema must be in [0, 1), got {ema}')
     if clipnorm is not None and not clipnorm > 0: raise LLIEError(f'clipnorm must be > 0 or None, got {clipnorm}')
+    args['gate'] = check_gate(gate)
     plan = S.crop_plan(crop_schedule, crop_size, batch_size)
     make_schedule(schedule, lr, epochs * steps_per_epoch, warmup_epochs * steps_per_epoch, min_lr)  # checks the schedule before any work
     run_dir = Path(run_dir)
@@ -236,6 +238,13 @@ def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, 
         return _train(run_dir, out, chief, plan, args, modes, verbose)
     finally:
         if not chief: shutil.rmtree(out, ignore_errors=True)
+
+def _stamp_gate(out:Path, gate):
+    "Write `gate` into the architecture JSON of the run's weights (a finished run given another gate: no retraining, it has no weights)."
+    for f in ('best.json', 'last.json'):
+        if (out/f).exists():
+            meta = json.loads((out/f).read_text())
+            if meta.get('architecture', {}).get('gate') != gate: meta['architecture']['gate'] = gate; save_json(meta, out/f)
 
 def _train(run_dir, out, chief, plan, a, modes, verbose):
     set_seed(a['seed'])
@@ -254,7 +263,7 @@ def _train(run_dir, out, chief, plan, a, modes, verbose):
         for k, default in keys:  # a cosine schedule is a function of the run's length
             if first.get(k, default) != a[k]:
                 raise LLIEError(f'{run_dir}: the run was started with {k}={first.get(k, default)}; resume it with the same, or start a new run folder')
-    cfg = {**a, 'precision': precision, 'architecture': model_config(a['preset'], n_feat=a['n_feat'], n_rrg=a['n_rrg'], n_msrb=a['n_msrb']),
+    cfg = {**a, 'precision': precision, 'architecture': {**model_config(a['preset'], n_feat=a['n_feat'], n_rrg=a['n_rrg'], n_msrb=a['n_msrb']), 'gate': a['gate']},
            'splits': {k: len(v) for k, v in splits.items()}}
     save_yaml(cfg, out/'train_config.yaml'); save_json(env_info(), out/'environment.json')
 
@@ -262,6 +271,7 @@ def _train(run_dir, out, chief, plan, a, modes, verbose):
     strat = get_strategy(a['strategy'])
     with strat.scope():
         model = build_mirnet(a['preset'], n_feat=a['n_feat'], n_rrg=a['n_rrg'], n_msrb=a['n_msrb'])
+        model.llie_config = {**model.llie_config, 'gate': a['gate']}  # saved with the weights; trained without (see below)
         if a['init_weights']: model.load_weights(a['init_weights'])
         rate = make_schedule(a['schedule'], a['lr'], epochs * steps, a['warmup_epochs'] * steps, a['min_lr'])
         opt = keras.optimizers.Adam(rate, global_clipnorm=a['clipnorm'], use_ema=a['ema'] > 0, ema_momentum=a['ema'] or 0.99)
@@ -308,4 +318,5 @@ def _train(run_dir, out, chief, plan, a, modes, verbose):
                'final_lr': float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
                'optimizer_steps': int(model.optimizer.iterations.numpy()), 'chief': chief}
     save_json(summary, out/'train_summary.json')
+    _stamp_gate(out, a['gate'])
     return {'model': model, 'summary': summary, 'history': read_history(out/'history.csv')}
