@@ -119,7 +119,7 @@ def _const_batch(low, high, batch:int, crop:int):
 
 def _compile(m, jit:bool):
     import keras
-    from llie.metrics import CharbonnierLoss
+    from llie.loss import CharbonnierLoss
     m.compile(optimizer=keras.optimizers.Adam(1e-4), loss=CharbonnierLoss(), jit_compile=jit)
     return m
 
@@ -251,7 +251,7 @@ def w_ops(a)->list:
     "Per-op-type time of float32 vs mixed_bfloat16 (inference and one gradient step), from TF step stats."
     tf = _tf_setup(); import collections, numpy as np
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-    from llie.metrics import charbonnier_loss
+    from llie.loss import charbonnier_loss
     tmp = Path(a.tmp); w = _base_weights(a.preset, tmp); rows = []
     for mode, shape in [('infer', [1, 400, 600, 3]), ('train', [a.batch, a.crop, a.crop, 3])]:
         per = {}

@@ -10,8 +10,8 @@ TensorFlow, so this script runs the same recipe on another Keras backend with a 
 - random crops with a random horizontal flip and 90-degree rotation, a fresh order of the pairs every epoch
   (as `llie.data.train_dataset`); PSNR on whole validation images, data range 1, mean over images.
 
-The loss, PSNR and SSIM are written out here with `llie.metrics`' definitions (eps, data range 1, Gaussian SSIM
-window): `llie.metrics` itself imports TensorFlow.
+The loss, PSNR and SSIM are written out here with the definitions of `llie.loss` and `llie.metrics` (eps, data
+range 1, Gaussian SSIM window): those modules import TensorFlow.
 
 Data: `--data` holds `pairs.json` (`{"train": [name, ...], "val": [...]}`) and `low/NAME.*`, `high/NAME.*`
 images (any format PIL reads). `--budget` bounds the whole run in seconds: training stops at the last epoch

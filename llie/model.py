@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import keras
 from keras import layers, ops
-from .core import LLIEError, atomic_path, save_json, PRESETS # the preset table lives in core (checked without Keras)
+from .core import LLIEError, atomic_path, save_json, PRESETS, check_gate # the preset table lives in core (checked without Keras)
 
 # %% auto #0
 __all__ = ['BlurPool', 'BilinearUp2x', 'space_to_depth', 'depth_to_space', 'Conv2DTranspose', 'ChannelPool', 'SelectiveSum',

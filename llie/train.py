@@ -10,7 +10,8 @@ import numpy as np
 import keras
 from .core import LLIEError, atomic_path, atomic_write, save_json, save_yaml, load_yaml, set_seed, env_info
 from .model import build_mirnet, set_precision, save_model, model_config
-from .metrics import CharbonnierLoss, psnr_metric, ssim_metric, lpips_metric
+from .metrics import psnr_metric, ssim_metric, lpips_metric
+from .loss import CharbonnierLoss
 from . import data as D
 from . import synth as S
 
