@@ -8,7 +8,7 @@ import os, sys, json, time, csv, math, shutil, tempfile
 from pathlib import Path
 import numpy as np
 import keras
-from .core import LLIEError, atomic_path, atomic_write, save_json, save_yaml, load_yaml, set_seed, env_info
+from .core import LLIEError, atomic_path, atomic_write, save_json, save_yaml, load_yaml, set_seed, env_info, check_gate
 from .model import build_mirnet, set_precision, save_model, model_config
 from .metrics import psnr_metric, ssim_metric, lpips_metric
 from .loss import CharbonnierLoss
