@@ -73,7 +73,9 @@ def quality(n, weights, scales):
     from llie.enhance import get_model, enhance_array, enhance_fast
     from llie.data import read_image
     from llie.metrics import psnr
-    splits = json.loads((ROOT/'reports'/'lol-fast-stage9'/'splits.json').read_text())['splits']['val'][:n]
+    sp = next((ROOT/'reports'/r/'splits.json' for r in ('default-model', 'lol-fast-stage9') if (ROOT/'reports'/r/'splits.json').exists()), None)
+    if sp is None: raise SystemExit('no splits.json of the shipped model\'s report (reports/default-model/) to take validation pairs from')
+    splits = json.loads(sp.read_text())['splits']['val'][:n]
     m = get_model(weights)
     rows = {'whole': [], **{f'tiled256_{c}{k}': [] for c in ('local', 'global') for k in ('', '_mad')},
             **{f'fast_x{s}{k}': [] for s in scales for k in ('', '_mad')}}
