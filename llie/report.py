@@ -122,11 +122,12 @@ def run_summary(run_dir:str|Path, # a run folder written by `llie.pipeline.run_p
     s['splits'] = {k: dict(pairs=v.get('pairs'), groups=v.get('groups')) for k, v in counts.items() if isinstance(v, dict)}
     arch = model.get('architecture') or best.get('architecture') or {}
     s['preset'], s['params'], s['precision'] = arch.get('preset') or cfg.get('preset'), model.get('params'), cfg.get('precision')
-    keys = ['epochs', 'steps_per_epoch', 'batch_size', 'crop_size', 'lr', 'ssim_weight', 'lpips_weight', 'best_by', 'init_weights']
+    keys = ['epochs', 'steps_per_epoch', 'batch_size', 'crop_size', 'lr', 'ssim_weight', 'lpips_weight', 'color_weight', 'gate', 'best_by', 'init_weights']
     s['training'] = {k: cfg[k] for k in keys if cfg.get(k) is not None}
     s['training'].update({k: train[k] for k in ('epochs', 'best_by', 'resumed_from_epoch') if train.get(k) is not None})
     s['best_epoch'] = best.get('epoch')
-    s['train_seconds'] = train.get('seconds_this_session')
+    s['train_seconds'] = train.get('seconds_total', train.get('seconds_this_session'))  # over every session of a resumed run
+    s['train_seconds_session'] = train.get('seconds_this_session')
     s['stage_seconds'] = dict(times)
     s['total_seconds'] = round(sum(v for v in times.values() if isinstance(v, (int, float))), 1) if times else None
     summaries = metrics.get('summaries') or {}
@@ -192,20 +193,22 @@ def summary_html(s:dict, # from `run_summary`
                              for k, v in (s.get('splits') or {}).items()))
     row('model', ' · '.join(x for x in [f"preset <code>{e(s['preset'])}</code>" if s.get('preset') else '',
                                         f"{s['params']:,} parameters" if isinstance(s.get('params'), int) else '',
-                                        e(s['precision']) if s.get('precision') else ''] if x))
+                                        e(s['precision']) if s.get('precision') else '',
+                                        f"exposure gate <code>{e((s.get('training') or {}).get('gate'))}</code>" if (s.get('training') or {}).get('gate') else ''] if x))
     t, parts = s.get('training') or {}, []
     if 'epochs' in t:
         parts.append(f"{e(t['epochs'])} epochs" + (f" × {e(t['steps_per_epoch'])} steps" if 'steps_per_epoch' in t else ''))
         if 'batch_size' in t: parts.append(f"batch {e(t['batch_size'])}" + (f" × {e(t['crop_size'])}×{e(t['crop_size'])} crops" if 'crop_size' in t else ''))
         if 'lr' in t: parts.append(f"lr {e(t['lr'])}")
-        parts.append('loss Charbonnier' + ''.join(f" + {e(t[k])} {n}" for k, n in (('ssim_weight', '(1 - SSIM)'), ('lpips_weight', 'LPIPS')) if t.get(k)))
+        parts.append('loss Charbonnier' + ''.join(f" + {e(t[k])} {n}" for k, n in (('ssim_weight', '(1 - SSIM)'), ('lpips_weight', 'LPIPS'), ('color_weight', 'colour')) if t.get(k)))
     if s.get('best_epoch') is not None: parts.append(f"best epoch {e(s['best_epoch'])}" + (f" by {e(t['best_by'])}" if t.get('best_by') else ''))
     if t.get('init_weights'): parts.append(f"started from <code>{e(Path(str(t['init_weights'])).name)}</code>")
     if t.get('resumed_from_epoch') is not None: parts.append(f"resumed after epoch {e(t['resumed_from_epoch'])}")
     row('training', ' · '.join(parts))
     st, tm = s.get('stage_seconds') or {}, []
     if s.get('train_seconds') is not None:
-        tm.append(f"training {e(_duration(s['train_seconds']))}" + (' (this session)' if t.get('resumed_from_epoch') is not None else ''))
+        tm.append(f"training {e(_duration(s['train_seconds']))}" + (f" (all sessions; {e(_duration(s['train_seconds_session']))} in the last)"
+                                                                  if t.get('resumed_from_epoch') is not None and s.get('train_seconds_session') is not None else ''))
     if st: tm.append(f"all stages {e(_duration(s.get('total_seconds')))} (" + ', '.join(f'{e(k)} {e(_duration(v))}' for k, v in st.items()) + ')')
     row('time', ' · '.join(tm))
     row('machine', e(s['machine']) if s.get('machine') else None)
