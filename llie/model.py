@@ -34,16 +34,19 @@ class BlurPool(layers.Layer):
         return ops.depthwise_conv(x, kern, strides=2, padding='valid')
     def compute_output_shape(self, s): return (s[0], None if s[1] is None else (s[1] + 1) // 2, None if s[2] is None else (s[2] + 1) // 2, s[3])
 
+def _bilinear_up(x, f:int):
+    "Bilinear x`f` up-sampling with half-pixel centres (like PyTorch's align_corners=False) for inputs of unknown size."
+    if keras.backend.backend() != 'tensorflow': # JAX and torch trace with static sizes: Keras' resize does (same result)
+        return ops.image.resize(x, (f * x.shape[1], f * x.shape[2]), interpolation='bilinear')
+    import tensorflow as tf  # keras.layers.UpSampling2D needs static sizes; this works with dynamic ones
+    s = tf.shape(x)
+    return tf.image.resize(x, [f * s[1], f * s[2]], method='bilinear')
+
 @keras.saving.register_keras_serializable('llie')
 class BilinearUp2x(layers.Layer):
     "Bilinear x2 up-sampling (half-pixel centres, like PyTorch's align_corners=False) for inputs of unknown size."
-    def call(self, x):
-        if keras.backend.backend() != 'tensorflow': # JAX and torch trace with static sizes: Keras' resize does (same result)
-            r = ops.image.resize(ops.cast(x, 'float32'), (2 * x.shape[1], 2 * x.shape[2]), interpolation='bilinear')
-            return ops.cast(r, x.dtype)
-        import tensorflow as tf  # keras.layers.UpSampling2D needs static sizes; this works with dynamic ones
-        s = tf.shape(x) # resize in float32: bf16 resize has a mixed-dtype gradient that breaks XLA-compiled training
-        return tf.cast(tf.image.resize(tf.cast(x, 'float32'), [2 * s[1], 2 * s[2]], method='bilinear'), x.dtype)
+    def call(self, x): # resize in float32: bf16 resize has a mixed-dtype gradient that breaks XLA-compiled training
+        return ops.cast(_bilinear_up(ops.cast(x, 'float32'), 2), x.dtype)
     def compute_output_shape(self, s): return (s[0], None if s[1] is None else 2 * s[1], None if s[2] is None else 2 * s[2], s[3])
 
 def space_to_depth(x, s:int):
@@ -246,6 +249,11 @@ def model_config(preset:str='tiny', # one of `PRESETS`
     return {'preset': preset, **cfg}
 
 # %% ../nbs/02_model.ipynb #49b7782e
+def _pad_multiple(cfg:dict)->int:
+    "The pad multiple of an architecture: `unshuffle * 2**(height-1)`, and a gate's `scale`."
+    m = cfg.get('unshuffle', 1) * 2 ** (cfg.get('height', 3) - 1)
+    return math.lcm(m, cfg['gate'][2]) if cfg.get('gate') else m
+
 def build_mirnet(preset:str='tiny', # one of `PRESETS`
                  n_feat:int|None=None, # channels of the full-resolution stream
                  n_rrg:int|None=None, # recursive residual groups
@@ -261,9 +269,8 @@ def build_mirnet(preset:str='tiny', # one of `PRESETS`
     s = cfg.setdefault('unshuffle', 1)
     if not (isinstance(s, int) and s >= 1): raise LLIEError(f'unshuffle must be a positive integer, not {s!r}')
     inp = keras.Input((None, None, 3), name='low')
-    gate = check_gate(gate)
-    m = s * 2 ** (cfg['height'] - 1)
-    x = PadToMultiple(math.lcm(m, gate[2]) if gate else m, name='pad')(inp)
+    cfg['gate'] = gate = check_gate(gate)
+    x = PadToMultiple(_pad_multiple(cfg), name='pad')(inp)
     h = _conv(cfg['n_feat'], 3, name='conv_in')(PixelUnshuffle(s, name='unshuffle')(x) if s > 1 else x)
     for i in range(cfg['n_rrg']):
         h = rrg(cfg['n_feat'], cfg['n_msrb'], cfg['height'], cfg['width'])(h)
@@ -274,17 +281,10 @@ def build_mirnet(preset:str='tiny', # one of `PRESETS`
     if gate: out = ExposureGate(*gate, dtype='float32', name='exposure_gate')(out, layers.Activation('linear', dtype='float32')(x))
     out = CropLike(dtype='float32', name='crop')(out, inp)
     model = keras.Model(inp, out, name=name)
-    model.llie_config = {**cfg, 'gate': gate}
+    model.llie_config = cfg
     return model
 
 # %% ../nbs/02_model.ipynb #39dbbdea
-def _bilinear_up(x, f:int):
-    "Bilinear x`f` up-sampling with half-pixel centres for inputs of unknown size (as `BilinearUp2x`)."
-    if keras.backend.backend() != 'tensorflow': return ops.image.resize(x, (f * x.shape[1], f * x.shape[2]), interpolation='bilinear')
-    import tensorflow as tf
-    s = tf.shape(x)
-    return tf.image.resize(x, [f * s[1], f * s[2]], method='bilinear')
-
 @keras.saving.register_keras_serializable('llie')
 class ExposureGate(layers.Layer):
     "Blend the network's output `y` back to its input `x` where the input is bright: `w x + (1 - w) y`."
@@ -332,9 +332,7 @@ def set_precision(precision:str='float32' # 'float32', 'mixed_bfloat16', 'mixed_
 def pad_multiple(model:keras.Model # a MIRNet built by `build_mirnet`
                 )->int:
     "The multiple the network pads height and width to: `unshuffle * 2**(height-1)` (with a gate: and its `scale`)."
-    cfg = getattr(model, 'llie_config', {})
-    m = cfg.get('unshuffle', 1) * 2 ** (cfg.get('height', 3) - 1)
-    return math.lcm(m, cfg['gate'][2]) if cfg.get('gate') else m
+    return _pad_multiple(getattr(model, 'llie_config', {}))
 
 def forward_fn(model:keras.Model # a MIRNet built by `build_mirnet`
               ):
