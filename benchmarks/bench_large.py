@@ -9,10 +9,10 @@ Timing runs `llie.enhance.enhance_files` on a JPEG (read, enhance, write: what a
 per configuration, after the model is loaded and warmed up; peak memory is the child's maximum resident set size.
 Results go to benchmarks/results/bench_large.json (and are printed). Run it on an idle machine: timings are the point.
 
-Measured so far (quality only; timings not yet taken on an idle machine): `--val 42 --scales 2` with the shipped
-model, PSNR to the ground truth / mean |x - whole image| in 1/255: whole image 20.99 dB; 256-pixel tiles with
-context='local' 19.25 dB / 11.3; with context='global' 21.18 dB / 1.76; fast path shrunk 2x 20.55 dB / 6.7
-(3x: 20.08 dB / 9.8). The timing part was run once at 0.5 MP on a loaded machine only to check that it works.
+Measured (session 14, the shipped run-16 model, `--no-timing --val 62 --scales 2`; PSNR to the ground truth / mean
+|x - whole image| in 1/255): whole image 20.61 dB; 256-pixel tiles with context='local' 19.20 dB / 10.1; with
+context='global' (window-weighted statistics, two estimation passes) 20.62 dB / 0.048; fast path shrunk 2x 20.06 dB /
+7.6. Timings: benchmarks/README.md.
 """
 import os, sys, json, time, argparse, platform, resource, subprocess, tempfile
 from pathlib import Path

@@ -54,7 +54,7 @@ def get_model(weights:str|Path|None=None, # `.weights.h5` (with its `.json`) or 
 # %% ../nbs/08_enhance.ipynb #6e494bbe
 _AUTO_PIXELS = 2.5e6 # `tile='auto'` tiles images with more pixels than this for a 16-channel (`tiny`) model,
 _AUTO_TILE = 512     # into tiles of this size; wider models tile sooner (activation memory grows with width)
-_CONTEXT_PASSES = 2 # tiles with context='global': passes that estimate the whole image's pooled statistics, + 1
+_CONTEXT_PASSES = 3 # tiles with context='global': 2 passes that estimate the whole image's pooled statistics, + 1
 _ROWS = 128 # rows converted or upsampled at a time: a few rows of float64, not copies of the whole image
 
 def auto_tile(model, # a MIRNet
@@ -105,32 +105,37 @@ def _window(length:int, cut_start:bool, cut_end:bool, overlap:int)->np.ndarray:
     return w.astype(np.float32)
 
 def _context_model(model):
-    """(context model, pools): `model` with the same layers and weights, whose every global average pool (channel
-    attention, SKFF) can be given fixed statistics (`pool.stats`, used where `pool.fixed` is 1) and which returns
-    `[output, *the means each pool computed from its input]`. Built once per model."""
+    """(context model, pools, weight map): `model` with the same layers and weights, whose every global average pool
+    (channel attention, SKFF) can be given fixed statistics (`pool.stats`, used where `pool.fixed` is 1), and which
+    returns `[output, *sum_i w_i f_i / n, *sum_i w_i / n]` for each pool's input `f` over its `n` positions, with `w`
+    the weight map (1xHxWx1 at the input's resolution, resized to each pool's) held in the returned variable:
+    weighted sums of tiles add up to the whole image's means. Built once per model."""
     c = getattr(model, '_llie_context', None)
     if c is not None: return c
-    import keras
+    import keras, tensorflow as tf
     from keras import ops, layers
+    wmap = tf.Variable(np.ones((1, 8, 8, 1), np.float32), shape=tf.TensorShape([1, None, None, 1]), trainable=False, name='context_weights')
     class ContextPool(layers.Layer):
-        "Global average pooling whose result can be replaced by given statistics; returns (used, own mean)."
+        "Global average pooling whose result can be replaced by given statistics; returns (used, weighted sum, weight)."
         def __init__(self, channels, **kw): super().__init__(**kw); self.channels = channels
         def build(self, s):
             self.stats = self.add_weight(shape=(self.channels,), initializer='zeros', trainable=False, name='stats')
             self.fixed = self.add_weight(shape=(), initializer='zeros', trainable=False, name='fixed')
         def call(self, x):
             local = ops.mean(x, axis=(1, 2), keepdims=True); f = ops.cast(self.fixed, local.dtype)
-            return local * (1 - f) + ops.cast(self.stats, local.dtype) * f, local
-    pools, means = [], []
+            w = ops.cast(tf.image.resize(wmap, tf.shape(x)[1:3], method='bilinear', antialias=True), x.dtype)
+            used = local * (1 - f) + ops.cast(self.stats, local.dtype) * f
+            return used, ops.cast(ops.mean(x * w, axis=(1, 2)), 'float32'), ops.cast(ops.mean(w, axis=(1, 2)), 'float32')
+    pools, sums, weights = [], [], []
     def call(layer, *a, **kw): # a layer may be called at several places (shared weights): one pool per call
         if not isinstance(layer, layers.GlobalAveragePooling2D): return layer(*a, **kw)
         p = ContextPool(a[0].shape[-1], name=f'context_pool_{len(pools)}'); pools.append(p)
-        used, local = p(a[0]); means.append(local)
+        used, s, w = p(a[0]); sums.append(s); weights.append(w)
         return used
     clone = keras.models.clone_model(model, clone_function=lambda l: l, call_function=call)
     outs = clone.outputs if isinstance(clone.outputs, (list, tuple)) else [clone.outputs]
-    ctx = keras.Model(clone.inputs, [outs[0], *means], name=f'{model.name}_context')
-    model._llie_context = (ctx, pools)
+    ctx = keras.Model(clone.inputs, [outs[0], *sums, *weights], name=f'{model.name}_context')
+    model._llie_context = (ctx, pools, wmap)
     return model._llie_context
 
 def default_overlap(model)->int:
@@ -154,7 +159,7 @@ def enhance_array(img:np.ndarray, # HxWx3 float image in [0, 1]
                   tile:int|str|None=None, # tile size (a multiple of the model's pad multiple: 4, or 8 for `fast`), 'auto' (see `auto_tile`) or None/'none' (whole image)
                   overlap:int|None=None, # overlap between neighbouring tiles in pixels (None: `default_overlap`)
                   fast:bool=False, # above `_FAST_PIXELS` (1 MP): enhance a shrunk copy and apply it at full size (`enhance_fast`)
-                  context:str='global', # tiles: 'global' (pooled statistics of the whole image, two passes) or 'local' (each tile's own, one pass)
+                  context:str='global', # tiles: 'global' (pooled statistics of the whole image, three passes) or 'local' (each tile's own, one pass)
                  )->np.ndarray: # float32 HxWx3 in [0, 1]
     "Enhance one float image, in overlapping tiles if `tile` says so (or by the fast path if `fast`)."
     if context not in ('global', 'local'): raise LLIEError(f"context must be 'global' or 'local', not {context!r}")
@@ -174,16 +179,20 @@ def enhance_array(img:np.ndarray, # HxWx3 float image in [0, 1]
     (th, ys), (tw, xs) = _layout(H, tile, overlap, mult), _layout(W, tile, overlap, mult)
     wins = lambda y, x: _window(th, y > 0, y + th < H, overlap)[:, None] * _window(tw, x > 0, x + tw < W, overlap)[None, :]
     tile_at = lambda y, x: img[ri[y:y + th]][:, ci[x:x + tw]]
-    if context == 'global': # pass 1: every tile's pooled means, weighted by its share of the blend; pass 2 uses them everywhere
-        ctx, pools = _context_model(model)
+    if context == 'global': # estimation passes: pooled sums weighted by each tile's share of the blend add up to the whole image's means
+        ctx, pools, wmap = _context_model(model); n = len(pools)
+        wsum = np.zeros((H, W), np.float32)
+        for y in ys:
+            for x in xs: wsum[y:y + th, x:x + tw] += wins(y, x)
         for _ in range(_CONTEXT_PASSES - 1):
-            sums, total = None, 0.
+            sums, total = None, None
             for y in ys:
                 for x in xs:
-                    means = [np.asarray(m, np.float64).reshape(-1) for m in _forward(ctx)(tile_at(y, x)[None])[1:]]
-                    wt = float(wins(y, x).sum()); total += wt
-                    sums = [wt * m for m in means] if sums is None else [a + wt * m for a, m in zip(sums, means)]
-            for p, a in zip(pools, sums): p.stats.assign((a / total).astype(np.float32)); p.fixed.assign(1.)
+                    wmap.assign((wins(y, x) / wsum[y:y + th, x:x + tw])[None, ..., None])
+                    o = [np.asarray(a, np.float64)[0] for a in _forward(ctx)(tile_at(y, x)[None])[1:]]
+                    sums = o[:n] if sums is None else [a + b for a, b in zip(sums, o[:n])]
+                    total = o[n:] if total is None else [a + b for a, b in zip(total, o[n:])]
+            for p, a, t in zip(pools, sums, total): p.stats.assign((a / t).astype(np.float32)); p.fixed.assign(1.)
         run_tile = lambda t: np.asarray(_forward(ctx)(t[None])[0], dtype=np.float32)[0]
     else: run_tile = lambda t: _run(model, t)
     try: return _blend(img, run_tile, tile_at, wins, h, w, H, W, th, tw, ys, xs)
