@@ -305,6 +305,8 @@ def _train(run_dir, out, chief, plan, a, modes, verbose):
     callbacks += [keras.callbacks.CSVLogger(str(out/'history.csv'), append=True), keras.callbacks.TerminateOnNaN(), backup]  # backup last: an epoch is logged before it is backed up
     if swap is not None: callbacks.insert(0, swap)  # first: the checkpoints of every epoch hold the averaged weights
     if verbose: callbacks.insert(0, EpochProgress(epochs, steps))
+    if chief and done is None and (run_dir/'history.csv').exists(): # a fresh start where an earlier run left its history (a committed
+        os.replace(run_dir/'history.csv', run_dir/'history.previous.csv') # report, deleted checkpoints): keep it aside, never mix the two
     if chief: _dedupe_history(run_dir/'history.csv')
     elif (run_dir/'history.csv').exists(): shutil.copy(run_dir/'history.csv', out/'history.csv')
     t0 = time.perf_counter()
