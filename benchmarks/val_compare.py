@@ -7,28 +7,25 @@ pass-through and mixed-exposure tests (`llie.evaluate.robustness`); for the firs
 T = 0.25 / 0.4 / 0.55 / 0.7. Written to out.json; the rule itself is applied by hand as experiments.md states it.
 """
 import json, sys, numpy as np
-from llie.data import load_splits
-from llie.model import build_mirnet
+from llie.data import load_splits, read_image
+from llie.model import build_mirnet, predict_image
 from llie.evaluate import evaluate_model, summarize, robustness
+from llie.enhance import enhance
 from llie.core import save_json
 def load(w, gate):
     arch = dict(json.load(open(w.replace('.weights.h5', '.json')))['architecture']); arch['gate'] = gate
     m = build_mirnet(**arch); m.load_weights(w); return m
 val = load_splits('reports/default-model/splits.json')['val']
-out = {}
+out, first = {}, None
 for name, w, gate in [a.split('|') for a in sys.argv[2:]]:
-    gate = json.loads(gate); m = load(w, gate)
-    from llie.model import predict_image
+    gate = json.loads(gate); m = load(w, gate); first = m if first is None else first
     s = summarize(evaluate_model(m, val))
     r = robustness(lambda x: predict_image(m, x), val)['summary']
     out[name] = {'weights': w, 'gate': gate, **{k: s[k] for k in ('psnr_mean', 'psnr_ci95', 'ssim_mean', 'ssim_ci95', 'lpips_mean', 'lpips_ci95')}, **r}
     print(name, json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in out[name].items()}), flush=True)
-from llie.enhance import enhance
-from llie.data import read_image
-name0 = sys.argv[2].split('|')[0]; m0 = load(sys.argv[2].split('|')[1], json.loads(sys.argv[2].split('|')[2]))
 ec = {}
 for T in (0.25, 0.4, 0.55, 0.7):
-    d = [abs(float(enhance(read_image(p.low), weights=m0, exposure=T).mean()) - T) for p in val]
+    d = [abs(float(enhance(read_image(p.low), weights=first, exposure=T).mean()) - T) for p in val]
     ec[str(T)] = {'max': max(d), 'mean': float(np.mean(d))}
 out['exposure_control'] = ec; print('exposure control', ec)
 save_json(out, sys.argv[1])
