@@ -130,7 +130,7 @@ PARAMETERS = {
     'best_by': OneOf('val_psnr', 'val_ssim', 'val_loss', 'val_lpips'),
     'schedule': OneOf('plateau', 'cosine'), 'warmup_epochs': Int(0), 'ema': Float(0, 1, hi_open=True),
     'clipnorm': Float(0, lo_open=True, none=True), 'crop_schedule': _crop_schedule,
-    'synth_fraction': _share, 'passthrough_fraction': _share, 'jpeg_fraction': _share,
+    'synth_fraction': _share, 'passthrough_fraction': _share, 'jpeg_fraction': _share, 'spatial_fraction': _share,
     'use_weights': OneOf('best', 'last'), 'compare_default': Bool(), 'robust': Bool(), 'max_robust_images': Int(1, none=True),
     'lpips': Bool(), 'warmup': Int(0), 'n_samples': Int(0), 'run_name': Text(none=True), 'description': Text(none=True),
     'gate': _gate,

@@ -145,6 +145,7 @@ def train_stream(pairs:list, # training `Pair`s (or a `PairStore` of them)
                  synth_fraction:float=0., # share of training inputs replaced by synthetic ones (`synth_low`)
                  passthrough_fraction:float=0.15, # among synthetic inputs: the well-lit image itself
                  jpeg_fraction:float=0.3, # among synthetic inputs: JPEG-compressed
+                 spatial_fraction:float=0.6, # among synthetic under-exposures: spatially varying (part lit, part in shadow)
                  augment:bool=True, # flips and 90-degree rotations
                  start_step:int=0, # first step to yield (resume)
                 ): # infinite generator of (low, high) float32 NxHxWx3 batches
@@ -152,7 +153,7 @@ def train_stream(pairs:list, # training `Pair`s (or a `PairStore` of them)
     if not 0 <= synth_fraction <= 1: raise LLIEError(f'synth_fraction must be in [0, 1], got {synth_fraction}')
     store = pairs if isinstance(pairs, PairStore) else PairStore(pairs)
     plan = crop_plan(crop_schedule, crop_size, batch_size)
-    kw = dict(passthrough=passthrough_fraction, jpeg=jpeg_fraction)
+    kw = dict(passthrough=passthrough_fraction, jpeg=jpeg_fraction, spatial=spatial_fraction)
     step = int(start_step)
     while True:
         c, b = phase_at(plan, step // steps_per_epoch)
