@@ -150,7 +150,9 @@ def train_stream(pairs:list, # training `Pair`s (or a `PairStore` of them)
                  start_step:int=0, # first step to yield (resume)
                 ): # infinite generator of (low, high) float32 NxHxWx3 batches
     "Batches of random crops of real pairs, part of their inputs replaced by synthetic exposures of the targets."
-    if not 0 <= synth_fraction <= 1: raise LLIEError(f'synth_fraction must be in [0, 1], got {synth_fraction}')
+    for k, v in dict(synth_fraction=synth_fraction, passthrough_fraction=passthrough_fraction,
+                     jpeg_fraction=jpeg_fraction, spatial_fraction=spatial_fraction).items():
+        if not 0 <= v <= 1: raise LLIEError(f'{k} must be in [0, 1], got {v}')
     store = pairs if isinstance(pairs, PairStore) else PairStore(pairs)
     plan = crop_plan(crop_schedule, crop_size, batch_size)
     kw = dict(passthrough=passthrough_fraction, jpeg=jpeg_fraction, spatial=spatial_fraction)
