@@ -3,6 +3,7 @@
 
     python benchmarks/bench_large.py                    # 12 MP timing + memory, both paths, each in a fresh process
     python benchmarks/bench_large.py --megapixels 0.5   # a quick run that proves the script works
+    python benchmarks/bench_large.py --paths fast       # time only the fast path
     python benchmarks/bench_large.py --val 42           # quality: whole image vs tiled vs fast, PSNR to the ground truth
 
 Timing runs `llie.enhance.enhance_files` on a JPEG (read, enhance, write: what a user waits for) in a child process
@@ -46,14 +47,14 @@ def synthetic_photo(h, w, seed=0):
     return np.clip(np.round(img * 255), 0, 255).astype(np.uint8)
 
 
-def timing(mp, weights, reps):
+def timing(mp, weights, reps, paths=('tiled', 'fast')):
     from PIL import Image
     h = int(round((mp * 1e6 * 3 / 4) ** 0.5)); w = int(round(h * 4 / 3))
     res = {'size': [h, w], 'megapixels': h * w / 1e6}
     with tempfile.TemporaryDirectory() as d:
         src = Path(d)/'photo.jpg'
         Image.fromarray(synthetic_photo(h, w)).save(src, quality=92)
-        for name, fast in (('tiled', '0'), ('fast', '1')):
+        for name, fast in [(n, f) for n, f in (('tiled', '0'), ('fast', '1')) if n in paths]:
             runs = []
             for _ in range(reps):
                 r = subprocess.run([sys.executable, '-c', CHILD, str(src), str(Path(d)/name), fast, weights or ''],
@@ -98,6 +99,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--megapixels', type=float, default=12.)
     ap.add_argument('--reps', type=int, default=2, help='runs per configuration (the fastest is kept)')
+    ap.add_argument('--paths', default='tiled,fast', help='which paths to time: tiled, fast or both')
     ap.add_argument('--weights', default=None, help='default: the shipped model')
     ap.add_argument('--val', type=int, default=0, help='also measure quality on this many LOL validation pairs')
     ap.add_argument('--scales', default='2,3', help='fast-path shrink factors for the quality measurement')
@@ -107,7 +109,9 @@ def main():
     res = {'machine': {'processor': platform.processor(), 'cpu_count': os.cpu_count(), 'platform': platform.platform()}}
     try: res['machine']['cpu'] = next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
     except Exception: pass
-    if not a.no_timing: res['timing'] = timing(a.megapixels, a.weights, a.reps)
+    paths = a.paths.split(',')
+    if set(paths) - {'tiled', 'fast'}: ap.error(f'--paths: tiled and/or fast, not {a.paths!r}')
+    if not a.no_timing: res['timing'] = timing(a.megapixels, a.weights, a.reps, paths)
     if a.val: res['quality'] = quality(a.val, a.weights, [int(s) for s in a.scales.split(',')])
     sys.path.insert(0, str(ROOT))
     from llie.core import save_json

@@ -224,24 +224,29 @@ def _blend(img, run_tile, tile_at, wins, h, w, H, W, th, tw, ys, xs):
 # %% ../nbs/08_enhance.ipynb #e23x0004
 _FAST_PIXELS = 1e6 # `fast=True`: images above this many pixels are enhanced at about this size, then guided back up
 _FAST_RADIUS, _FAST_EPS = 2, 1e-4 # guided filter window radius (low-resolution pixels) and regulariser (measured best of r 1-8, eps 1e-5-1e-2)
+_FAST_BAND = 512 # full-resolution rows `apply_guided` upsamples and applies at a time
 
 def _edge_index(n:int, m:int)->np.ndarray: return np.minimum(np.arange(n + (-n) % m), n - 1)
 
 def _downscale(img:np.ndarray, s:int)->np.ndarray:
     "Area-average `img` by an integer factor `s` (edge pixels repeated to a multiple of `s`), a band of rows at a time."
     h, w, c = img.shape
-    ri, ci = _edge_index(h, s), _edge_index(w, s)
-    H, W = len(ri) // s, len(ci) // s
+    H, W = -(-h // s), -(-w // s)
+    hh, ww = h // s * s, w // s * s # the part that needs no repeated edge pixels
     out = np.empty((H, W, c), np.float32)
-    k = max(1, _ROWS // s)
-    for r in range(0, H, k):
-        rows = img[ri[r * s:(r + k) * s]][:, ci]
-        out[r:r + k] = rows.reshape(-1, s, W, s, c).mean(axis=(1, 3), dtype=np.float64)
+    k, ci = max(1, _ROWS // s), _edge_index(w, s)
+    for r in range(0, hh // s, k):
+        r1 = min(r + k, hh // s); band = img[r * s:r1 * s]
+        out[r:r1, :ww // s] = band[:, :ww].reshape(r1 - r, s, ww // s, s, c).sum(axis=(1, 3), dtype=np.float32) / np.float32(s * s)
+        if ww < w: out[r:r1, ww // s] = band[:, ci[ww:]].mean(axis=1).reshape(r1 - r, s, c).mean(axis=1)
+    if hh < h: out[hh // s] = img[_edge_index(h, s)[hh:]][:, ci].reshape(s, W, s, c).mean(axis=(0, 2))
     return out
 
 def _box(a:np.ndarray, r:int)->np.ndarray:
     from scipy.ndimage import uniform_filter
     return uniform_filter(a, size=(2 * r + 1, 2 * r + 1) + (1,) * (a.ndim - 2), mode='reflect')
+
+_PAIRS = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)] # the distinct entries of a symmetric 3x3 matrix
 
 def guided_coefficients(x:np.ndarray, # HxWx3 guide (the low-resolution input)
                         y:np.ndarray, # HxWx3 target (the model's output for `x`)
@@ -251,35 +256,35 @@ def guided_coefficients(x:np.ndarray, # HxWx3 guide (the low-resolution input)
     "Per-pixel affine colour transforms fitted in windows (He et al.'s guided filter with a colour guide), then averaged."
     x, y = x.astype(np.float64), y.astype(np.float64)
     mx, my = _box(x, r), _box(y, r)
-    sxx = _box(x[..., :, None] * x[..., None, :], r) - mx[..., :, None] * mx[..., None, :]
+    cov = _box(np.stack([x[..., i] * x[..., j] for i, j in _PAIRS], -1), r) - np.stack([mx[..., i] * mx[..., j] for i, j in _PAIRS], -1)
     sxy = _box(x[..., :, None] * y[..., None, :], r) - mx[..., :, None] * my[..., None, :]
-    A = np.linalg.solve(sxx + eps * np.eye(3), sxy)
-    b = my - np.einsum('hwi,hwij->hwj', mx, A)
-    return _box(A, r).astype(np.float32), _box(b, r).astype(np.float32)
-
-def _interp(n_out:int, n_in:int, s:float)->tuple:
-    "Bilinear source indices and weights (pixel centres aligned) for resizing an axis of `n_in` samples to `n_out`."
-    u = np.clip((np.arange(n_out) + 0.5) / s - 0.5, 0, n_in - 1)
-    i0 = np.floor(u).astype(int); i1 = np.minimum(i0 + 1, n_in - 1)
-    return i0, i1, (u - i0).astype(np.float32)
+    a, p, q, d, e, f = np.moveaxis(cov, -1, 0) # [[a p q] [p d e] [q e f]] + eps I, inverted in closed form (adjugate / determinant)
+    a, d, f = a + eps, d + eps, f + eps
+    i00, i01, i02 = d * f - e * e, q * e - p * f, p * e - q * d
+    i11, i12, i22 = a * f - q * q, p * q - a * e, a * d - p * p
+    inv = np.stack([i00, i01, i02, i01, i11, i12, i02, i12, i22], -1).reshape(*a.shape, 3, 3) / (a * i00 + p * i01 + q * i02)[..., None, None]
+    A = inv @ sxy
+    b = my - (mx[..., None, :] @ A)[..., 0, :]
+    return _box(A.astype(np.float32), r), _box(b.astype(np.float32), r)
 
 def apply_guided(img:np.ndarray, # full-resolution HxWx3 input
                  A:np.ndarray, b:np.ndarray, # coefficients from `guided_coefficients` at low resolution
-                 s:float, # the scale factor between them
+                 s:int, # the integer scale factor between them (`A` has `ceil(H / s)` rows)
                 )->np.ndarray: # float32 HxWx3 in [0, 1]
-    "Upsample the coefficient fields bilinearly and apply them to the full-resolution input, a band of rows at a time."
-    h, w = img.shape[:2]
-    coef = np.concatenate([A.reshape(*A.shape[:2], 9), b], axis=-1) # hxwx12
-    yi0, yi1, yf = _interp(h, coef.shape[0], s); xi0, xi1, xf = _interp(w, coef.shape[1], s)
+    "Upsample the coefficient fields bilinearly (pixel centres aligned) and apply them to the full-resolution input, a band of rows at a time."
+    import tensorflow as tf # TensorFlow's resize and arithmetic use every core; numpy would use one
+    h, w = img.shape[:2]; H, W = A.shape[:2]; s = int(s)
+    if (H, W) != (-(-h // s), -(-w // s)): raise LLIEError(f'coefficients of {H}x{W} do not fit a {h}x{w} image shrunk {s}x')
+    coef = tf.constant(np.concatenate([A.reshape(H, W, 9), b], axis=-1)[None]) # 1xHxWx12
     out = np.empty((h, w, 3), np.float32)
-    k = max(1, _ROWS // 2)
-    for r in range(0, h, k):
-        sl = slice(r, min(r + k, h)); f = yf[sl, None, None]
-        rows = coef[yi0[sl]] * (1 - f) + coef[yi1[sl]] * f
-        c = rows[:, xi0] * (1 - xf[None, :, None]) + rows[:, xi1] * xf[None, :, None] # band x w x 12
-        x = img[sl]
-        o = np.einsum('kwi,kwij->kwj', x, c[..., :9].reshape(*c.shape[:2], 3, 3)) + c[..., 9:]
-        out[sl] = np.clip(o, 0, 1)
+    k = max(1, _FAST_BAND // s) # low-resolution rows per band
+    for r0 in range(0, H, k):
+        r1 = min(r0 + k, H); a0, a1 = max(r0 - 1, 0), min(r1 + 1, H) # one row of margin: bilinear needs the neighbours
+        up = tf.image.resize(coef[:, a0:a1], ((a1 - a0) * s, W * s), 'bilinear')[0] # exactly s: a band resizes as the whole would
+        y0, n = r0 * s, min(r1 * s, h) - r0 * s
+        c = up[(r0 - a0) * s:(r0 - a0) * s + n, :w]; x = tf.constant(img[y0:y0 + n])
+        o = c[..., 9:] + x[..., 0:1] * c[..., 0:3] + x[..., 1:2] * c[..., 3:6] + x[..., 2:3] * c[..., 6:9]
+        out[y0:y0 + n] = tf.clip_by_value(o, 0., 1.).numpy()
     return out
 
 def fast_scale(h:int, w:int, pixels:float=_FAST_PIXELS)->int:
