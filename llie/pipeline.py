@@ -131,6 +131,7 @@ PARAMETERS = {
     'schedule': OneOf('plateau', 'cosine'), 'warmup_epochs': Int(0), 'ema': Float(0, 1, hi_open=True),
     'clipnorm': Float(0, lo_open=True, none=True), 'crop_schedule': _crop_schedule,
     'synth_fraction': _share, 'passthrough_fraction': _share, 'jpeg_fraction': _share, 'spatial_fraction': _share,
+    'scale_fraction': _share, 'max_scale': Float(1),
     'use_weights': OneOf('best', 'last'), 'compare_default': Bool(), 'robust': Bool(), 'max_robust_images': Int(1, none=True),
     'lpips': Bool(), 'warmup': Int(0), 'n_samples': Int(0), 'run_name': Text(none=True), 'description': Text(none=True),
     'gate': _gate,

@@ -118,22 +118,33 @@ class PairStore:
         self.scale = 65535. if self.deep else 255.
     def __len__(self): return len(self.pairs)
 
-def _batch(store, rng, c, b, synth_fraction, synth_kw, augment):
+def _shrink(win:np.ndarray, c:int)->np.ndarray:
+    "Area-average a square HxHxC window to `c`x`c` (Pillow's box filter, one float channel at a time)."
+    return np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(win[..., k], dtype=np.float32), 'F').resize((c, c), Image.BOX))
+                     for k in range(win.shape[-1])], -1)
+
+def _batch(store, rng, c, b, synth_fraction, synth_kw, augment, scale_fraction=0., max_scale=2.):
     lows, highs = [], []
     for _ in range(b):
         im = store.images[int(rng.integers(len(store)))]
         h, w = im.shape[:2]
         if min(h, w) < c: raise LLIEError(f'a training image ({w}x{h}) is smaller than the {c}x{c} crop')
-        y, x = int(rng.integers(0, h - c + 1)), int(rng.integers(0, w - c + 1))
-        win = im[y:y + c, x:x + c]
+        cs = c # the window taken; larger when the crop is shrunk from it (drawn only when scale_fraction > 0)
+        if scale_fraction and rng.random() < scale_fraction:
+            top = min(max_scale, min(h, w) / c)
+            if top > 1: cs = min(int(round(c * float(np.exp(rng.uniform(0, np.log(top)))))), h, w)
+        y, x = int(rng.integers(0, h - cs + 1)), int(rng.integers(0, w - cs + 1))
+        win = im[y:y + cs, x:x + cs]
+        if cs != c: win = _shrink(win, c) / store.scale # floats in [0, 1]: the scene at a smaller pixel scale, its noise averaged
         if augment:
             if rng.random() < 0.5: win = win[:, ::-1]
             win = np.rot90(win, int(rng.integers(4)))
         lo, hi = win[..., :3], win[..., 3:]
+        if cs != c: lo, hi = np.clip(lo, 0, 1), np.clip(hi, 0, 1)
         if synth_fraction and rng.random() < synth_fraction:
             lo = synth_low(hi, rng, **synth_kw)[0].astype(np.float32) / 255
-        else: lo = lo.astype(np.float32) / store.scale
-        lows.append(lo); highs.append(hi.astype(np.float32) / store.scale)
+        else: lo = lo.astype(np.float32) / (1. if cs != c else store.scale)
+        lows.append(lo); highs.append(hi.astype(np.float32) / (1. if cs != c else store.scale))
     return np.stack(lows), np.stack(highs)
 
 def train_stream(pairs:list, # training `Pair`s (or a `PairStore` of them)
@@ -146,20 +157,23 @@ def train_stream(pairs:list, # training `Pair`s (or a `PairStore` of them)
                  passthrough_fraction:float=0.15, # among synthetic inputs: the well-lit image itself
                  jpeg_fraction:float=0.3, # among synthetic inputs: JPEG-compressed
                  spatial_fraction:float=0.6, # among synthetic under-exposures: spatially varying (part lit, part in shadow)
+                 scale_fraction:float=0., # share of crops shrunk (area average) from a larger window: the scene at smaller pixel scales
+                 max_scale:float=2., # largest shrink factor (log-uniform from 1, limited by the image's shorter side)
                  augment:bool=True, # flips and 90-degree rotations
                  start_step:int=0, # first step to yield (resume)
                 ): # infinite generator of (low, high) float32 NxHxWx3 batches
     "Batches of random crops of real pairs, part of their inputs replaced by synthetic exposures of the targets."
     for k, v in dict(synth_fraction=synth_fraction, passthrough_fraction=passthrough_fraction,
-                     jpeg_fraction=jpeg_fraction, spatial_fraction=spatial_fraction).items():
+                     jpeg_fraction=jpeg_fraction, spatial_fraction=spatial_fraction, scale_fraction=scale_fraction).items():
         if not 0 <= v <= 1: raise LLIEError(f'{k} must be in [0, 1], got {v}')
+    if not max_scale >= 1: raise LLIEError(f'max_scale must be at least 1, got {max_scale}')
     store = pairs if isinstance(pairs, PairStore) else PairStore(pairs)
     plan = crop_plan(crop_schedule, crop_size, batch_size)
     kw = dict(passthrough=passthrough_fraction, jpeg=jpeg_fraction, spatial=spatial_fraction)
     step = int(start_step)
     while True:
         c, b = phase_at(plan, step // steps_per_epoch)
-        yield _batch(store, np.random.default_rng([seed, step]), c, b, synth_fraction, kw, augment)
+        yield _batch(store, np.random.default_rng([seed, step]), c, b, synth_fraction, kw, augment, scale_fraction, max_scale)
         step += 1
 
 def train_stream_dataset(pairs:list, steps_per_epoch:int, **kw): # same arguments as `train_stream`

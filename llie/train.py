@@ -212,6 +212,8 @@ def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, 
           passthrough_fraction:float=0.15, # among synthetic inputs: the well-lit target itself
           jpeg_fraction:float=0.3, # among synthetic inputs: JPEG-compressed
           spatial_fraction:float=0.6, # among synthetic under-exposures: spatially varying (part of the frame lit, part in shadow)
+          scale_fraction:float=0., # share of crops shrunk (area average) from larger windows: scenes at smaller pixel scales
+          max_scale:float=2., # largest shrink factor of those crops
           precision:str='float32', # float32, mixed_bfloat16, mixed_float16 or auto
           strategy:str='default', # tf.distribute strategy: default, mirrored, multiworker
           max_val_images:int|None=None, # cap on validation images per epoch (None: all)
@@ -280,11 +282,12 @@ def _train(run_dir, out, chief, plan, a, modes, verbose):
         model.compile(optimizer=opt, loss=CharbonnierLoss(a['charbonnier_eps'], a['ssim_weight'], a['lpips_weight'], a['color_weight']),
                       metrics=[psnr_metric, ssim_metric] + ([lpips_metric] if a['lpips_weight'] else []))
     start = json.loads((done/'state.json').read_text())['epoch'] * steps if done is not None else 0
-    if a['crop_schedule'] or a['synth_fraction']:  # the mixed stream: (seed, step) -> batch, so a resumed run starts at its step
+    if a['crop_schedule'] or a['synth_fraction'] or a['scale_fraction']:  # the mixed stream: (seed, step) -> batch, so a resumed run starts at its step
         train_ds = S.train_stream_dataset(splits['train'], steps, seed=a['seed'], crop_size=a['crop_size'], batch_size=a['batch_size'],
                                           crop_schedule=a['crop_schedule'], synth_fraction=a['synth_fraction'],
                                           passthrough_fraction=a['passthrough_fraction'], jpeg_fraction=a['jpeg_fraction'],
-                                          spatial_fraction=a['spatial_fraction'], start_step=start)
+                                          spatial_fraction=a['spatial_fraction'],
+                                          scale_fraction=a['scale_fraction'], max_scale=a['max_scale'], start_step=start)
     else:
         train_ds = D.train_dataset(splits['train'], a['crop_size'], a['batch_size'], a['seed'])
         if start: train_ds = train_ds.skip(start)  # continue the data stream where the backup left it, as an uninterrupted run would
