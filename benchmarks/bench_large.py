@@ -13,7 +13,8 @@ Results go to benchmarks/results/bench_large.json (and are printed). Run it on a
 Measured (session 14, the shipped run-16 model, `--no-timing --val 62 --scales 2`; PSNR to the ground truth / mean
 |x - whole image| in 1/255): whole image 20.61 dB; 256-pixel tiles with context='local' 19.20 dB / 10.1; with
 context='global' (window-weighted statistics, two estimation passes) 20.62 dB / 0.048; fast path shrunk 2x 20.06 dB /
-7.6. Timings: benchmarks/README.md.
+7.6. Session 16, run 17 (shipped since), `--no-timing --val 62 --scales 2,3`: whole 20.83, tiled global 20.84 / 0.063,
+fast 2x 20.34 / 7.9, 3x 19.92 / 11.8. Timings: benchmarks/README.md.
 """
 import os, sys, json, time, argparse, platform, resource, subprocess, tempfile
 from pathlib import Path
