@@ -721,6 +721,8 @@ def warm_up(model)->float:
     for shape in ((2 * m, 2 * m), (3 * m, 3 * m)): _run(model, np.zeros((*shape, 3), np.float32))
     return time.perf_counter() - t
 
+_HINT_PIXELS = 4e6 # `enhance_files` (verbose) suggests `fast=True` once, after the first photo above this many pixels
+
 def enhance_files(inputs:list|str|Path, # image files, folders, glob patterns, '-' (a list of files on `stdin`)
                   outdir:str|Path, # output folder (created if needed)
                   weights=None, # weights file, a loaded model, or None for the default model
@@ -732,7 +734,7 @@ def enhance_files(inputs:list|str|Path, # image files, folders, glob patterns, '
                   precision:str='float32', # see `get_model`
                   overlap:int|None=None, # tile overlap in pixels (None: `default_overlap`, 64 for `fast`)
                   progress:bool|None=None, # progress bar (None: only on a terminal)
-                  verbose:bool=True, # print each failure as it happens (to stderr)
+                  verbose:bool=True, # print each failure as it happens, and a hint about `fast` after a first large photo (to stderr)
                   exposure:str|float='auto', # 'auto' or the target mean brightness in (0, 1) (see `apply_exposure`)
                   skip_existing:bool=False, # skip inputs whose result exists (to continue an interrupted batch)
                   recursive:bool=False, # search folders recursively; results mirror the input tree under `outdir`
@@ -761,7 +763,7 @@ def enhance_files(inputs:list|str|Path, # image files, folders, glob patterns, '
         model = weights if hasattr(weights, 'predict') else get_model(weights, preset, precision)
     t_load = time.perf_counter() - t0
     t_warm = warm_up(model) if todo else 0.
-    done, mp, secs, warm_mp = [], 0., 0., 0.
+    done, mp, secs, warm_mp, hinted = [], 0., 0., 0., fast
     for f, o in tqdm(todo, desc='enhance', unit='img', disable=(not progress) if progress is not None else None):
         t, n0 = time.perf_counter(), _tracing_count(model)
         try:
@@ -780,6 +782,10 @@ def enhance_files(inputs:list|str|Path, # image files, folders, glob patterns, '
         if n0 is not None and _tracing_count(model) != n0: t_warm += dt; warm_mp += px # it compiled: warm-up, not speed
         else: secs += dt; mp += px
         done.append(str(o))
+        if verbose and not hinted and px * 1e6 > _HINT_PIXELS:
+            hinted = True
+            tqdm.write(f'note: {f} ({px:.1f} MP) took {dt:.0f} s at full resolution; fast=True (llie enhance --fast) enhances a '
+                       f'{_FAST_PIXELS / 1e6:.0f}-MP copy once and carries it to full size: much faster, slightly less faithful', file=sys.stderr)
     return {'done': done, 'failed': failed, 'skipped': skipped, 'seconds': time.perf_counter() - t0,
             'load_seconds': t_load, 'warmup_seconds': t_warm, 'megapixels': mp + warm_mp,
             's_per_mp': secs / mp if mp else None}
