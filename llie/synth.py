@@ -134,17 +134,16 @@ def _batch(store, rng, c, b, synth_fraction, synth_kw, augment, scale_fraction=0
             top = min(max_scale, min(h, w) / c)
             if top > 1: cs = min(int(round(c * float(np.exp(rng.uniform(0, np.log(top)))))), h, w)
         y, x = int(rng.integers(0, h - cs + 1)), int(rng.integers(0, w - cs + 1))
-        win = im[y:y + cs, x:x + cs]
-        if cs != c: win = _shrink(win, c) / store.scale # floats in [0, 1]: the scene at a smaller pixel scale, its noise averaged
+        win, unit = im[y:y + cs, x:x + cs], store.scale
+        if cs != c: win, unit = np.clip(_shrink(win, c) / store.scale, 0, 1), 1. # the scene at a smaller pixel scale, its noise averaged
         if augment:
             if rng.random() < 0.5: win = win[:, ::-1]
             win = np.rot90(win, int(rng.integers(4)))
         lo, hi = win[..., :3], win[..., 3:]
-        if cs != c: lo, hi = np.clip(lo, 0, 1), np.clip(hi, 0, 1)
         if synth_fraction and rng.random() < synth_fraction:
             lo = synth_low(hi, rng, **synth_kw)[0].astype(np.float32) / 255
-        else: lo = lo.astype(np.float32) / (1. if cs != c else store.scale)
-        lows.append(lo); highs.append(hi.astype(np.float32) / (1. if cs != c else store.scale))
+        else: lo = lo.astype(np.float32) / unit
+        lows.append(lo); highs.append(hi.astype(np.float32) / unit)
     return np.stack(lows), np.stack(highs)
 
 def train_stream(pairs:list, # training `Pair`s (or a `PairStore` of them)
