@@ -175,13 +175,17 @@ def train_stream(pairs:list, # training `Pair`s (or a `PairStore` of them)
         yield _batch(store, np.random.default_rng([seed, step]), c, b, synth_fraction, kw, augment, scale_fraction, max_scale)
         step += 1
 
-def train_stream_dataset(pairs:list, steps_per_epoch:int, **kw): # same arguments as `train_stream`
-    "`train_stream` as a prefetched `tf.data.Dataset` (batch shapes change with the crop schedule)."
+def train_stream_dataset(pairs:list, # training `Pair`s, or a `PairStore` of them
+                         steps_per_epoch:int, # steps in an epoch (to place the crop schedule)
+                         steps:int|None=None, # batches to yield (None: an endless stream)
+                         batch_shape:tuple|None=None, # (batch, crop, crop) of every batch, when all have one (None: any)
+                         **kw): # the other arguments of `train_stream`
+    "`train_stream` as a prefetched `tf.data.Dataset`; with `batch_shape` its batches have static shapes (checked)."
     import tensorflow as tf
-    store = PairStore(pairs)
-    spec = tf.TensorSpec((None, None, None, 3), tf.float32)
+    store = pairs if isinstance(pairs, PairStore) else PairStore(pairs)
+    spec = tf.TensorSpec((*batch_shape, 3) if batch_shape else (None, None, None, 3), tf.float32)
     ds = tf.data.Dataset.from_generator(lambda: train_stream(store, steps_per_epoch, **kw), output_signature=(spec, spec))
-    return ds.prefetch(2)
+    return (ds.take(steps) if steps is not None else ds).prefetch(2)
 
 # %% ../nbs/01a_synth.ipynb #b827b752
 def mixed_exposure_input(high:np.ndarray, # well-lit HxWx3 target

@@ -182,6 +182,17 @@ def make_schedule(schedule:str, # 'plateau' (a constant rate that ReduceLROnPlat
     return keras.optimizers.schedules.CosineDecay(lr / 10, total_steps - warmup_steps, alpha=alpha, warmup_target=lr, warmup_steps=warmup_steps)
 
 # %% ../nbs/04_train.ipynb #b2c3d4e5
+def _phases(plan:list, epochs:int)->list:
+    "The crop phases of `plan` within `epochs`: [(first_epoch, end_epoch, crop, batch)], 0-based, end exclusive."
+    ends = [e for e, _, _ in plan[1:]] + [epochs]
+    return [(e0, min(e1, epochs), c, b) for (e0, c, b), e1 in zip(plan, ends) if e0 < epochs]
+
+class _EndPhase(keras.callbacks.Callback):
+    "Stop `fit` after 0-based epoch `end - 1` (the last of a crop phase), unless something else stopped it first."
+    def __init__(self, end): super().__init__(); self.end, self.ended = end, False
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.end - 1 and not self.model.stop_training: self.model.stop_training = self.ended = True
+
 def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, weights
           data:str|None=None, # dataset folder/zip/URL; None for the embedded default
           seed:int=0, # fixes the split, crops, augmentation and initialisation
@@ -282,15 +293,21 @@ def _train(run_dir, out, chief, plan, a, modes, verbose):
         model.compile(optimizer=opt, loss=CharbonnierLoss(a['charbonnier_eps'], a['ssim_weight'], a['lpips_weight'], a['color_weight']),
                       metrics=[psnr_metric, ssim_metric] + ([lpips_metric] if a['lpips_weight'] else []))
     start = json.loads((done/'state.json').read_text())['epoch'] * steps if done is not None else 0
+    first = start // steps
     if a['crop_schedule'] or a['synth_fraction'] or a['scale_fraction']:  # the mixed stream: (seed, step) -> batch, so a resumed run starts at its step
-        train_ds = S.train_stream_dataset(splits['train'], steps, seed=a['seed'], crop_size=a['crop_size'], batch_size=a['batch_size'],
-                                          crop_schedule=a['crop_schedule'], synth_fraction=a['synth_fraction'],
-                                          passthrough_fraction=a['passthrough_fraction'], jpeg_fraction=a['jpeg_fraction'],
-                                          spatial_fraction=a['spatial_fraction'],
-                                          scale_fraction=a['scale_fraction'], max_scale=a['max_scale'], start_step=start)
+        store = S.PairStore(splits['train'])
+        skw = dict(seed=a['seed'], crop_size=a['crop_size'], batch_size=a['batch_size'], crop_schedule=a['crop_schedule'],
+                   synth_fraction=a['synth_fraction'], passthrough_fraction=a['passthrough_fraction'], jpeg_fraction=a['jpeg_fraction'],
+                   spatial_fraction=a['spatial_fraction'], scale_fraction=a['scale_fraction'], max_scale=a['max_scale'])
+        def leg_data(e0, e1, c, b): # one crop phase's batches, static shapes (a step traced for unknown shapes is ~1.7x slower)
+            return S.train_stream_dataset(store, steps, steps=(e1 - e0) * steps, batch_shape=(b, c, c), start_step=e0 * steps, **skw)
+        legs = [(max(e0, first), e1, (lambda e0=max(e0, first), e1=e1, c=c, b=b: leg_data(e0, e1, c, b)))
+                for e0, e1, c, b in _phases(plan, epochs) if e1 > first]
+        if not legs: legs = [(first, epochs, lambda: S.train_stream_dataset(store, steps, start_step=start, **skw))]  # finished: restores, no step
     else:
         train_ds = D.train_dataset(splits['train'], a['crop_size'], a['batch_size'], a['seed'])
         if start: train_ds = train_ds.skip(start)  # continue the data stream where the backup left it, as an uninterrupted run would
+        legs = [(first, epochs, lambda: train_ds)]
     val_ds = D.eval_dataset(val_pairs)
     if strat.num_replicas_in_sync > 1:  # every replica needs a non-empty batch; identical copies leave mean metrics unchanged
         import tensorflow as tf
@@ -315,13 +332,21 @@ def _train(run_dir, out, chief, plan, a, modes, verbose):
     if chief: _dedupe_history(run_dir/'history.csv')
     elif (run_dir/'history.csv').exists(): shutil.copy(run_dir/'history.csv', out/'history.csv')
     t0 = time.perf_counter()
-    model.fit(train_ds, epochs=epochs, steps_per_epoch=steps, validation_data=val_ds, callbacks=callbacks, verbose=0)
+    resumed = None
+    for i, (e0, e1, data_fn) in enumerate(legs): # one fit per crop phase, each resumed from the previous one's backup
+        if i:   # exactly as a run killed at the phase's end and rerun (the EMA swap in memory is not exact), with a step traced for the new shapes
+            model._initial_epoch, model.train_function = None, None
+            if swap is not None: swap._ema_weights_in_model = False   # the backup holds the raw weights and the average apart
+        end = [_EndPhase(e1)] if e1 < epochs else []
+        model.fit(data_fn(), initial_epoch=e0, epochs=epochs, steps_per_epoch=steps, validation_data=val_ds, callbacks=callbacks + end, verbose=0)
+        if not i: resumed = backup.restored_epoch
+        if end and not end[0].ended: break   # stopped inside the phase (TerminateOnNaN)
     _dedupe_history(out/'history.csv')
-    if backup.restored_epoch and verbose: print(f'resumed from epoch {backup.restored_epoch}')
+    if resumed and verbose: print(f'resumed from epoch {resumed}')
     dt = time.perf_counter() - t0
     prev = json.loads((out/'train_summary.json').read_text()) if (out/'train_summary.json').exists() else {}
     summary = {'seconds_this_session': dt, 'seconds_total': prev.get('seconds_total', prev.get('seconds_this_session', 0.)) + dt,
-               'resumed_from_epoch': backup.restored_epoch,
+               'resumed_from_epoch': resumed,
                'best_by': best_by, 'best_value': best.best, 'epochs': len(read_history(out/'history.csv')),
                'final_lr': float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
                'optimizer_steps': int(model.optimizer.iterations.numpy()), 'chief': chief}
