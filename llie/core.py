@@ -12,7 +12,8 @@ import yaml
 # %% auto #0
 __all__ = ['PRESETS', 'LLIEError', 'atomic_path', 'atomic_write', 'save_json', 'save_yaml', 'load_yaml', 'repo_root',
            'shared_dir', 'profile_path', 'parse_overrides', 'load_profile', 'preset_multiple', 'check_gate',
-           'gpu_device_node', 'filtered_stderr', 'quiet_start', 'set_seed', 'git_commit', 'env_info', 'file_sha256']
+           'gpu_device_node', 'filtered_stderr', 'quiet_start', 'tcmalloc_library', 'allocator_in_use', 'allocator_env',
+           'preloaded_allocator', 'set_seed', 'git_commit', 'env_info', 'file_sha256']
 
 # %% ../nbs/00_core.ipynb #c807f986
 class LLIEError(Exception):
@@ -210,6 +211,37 @@ def quiet_start():
     if 'tensorflow' in sys.modules or any(isinstance(f, _QuietTensorFlow) for f in sys.meta_path): return
     sys.meta_path.insert(0, _QuietTensorFlow())
 
+# %% ../nbs/00_core.ipynb #29511028
+def tcmalloc_library()->str|None:
+    "The tcmalloc shared library this machine has (Debian/Ubuntu: `libtcmalloc-minimal4`), or None."
+    import ctypes.util
+    return ctypes.util.find_library('tcmalloc_minimal') or ctypes.util.find_library('tcmalloc')
+
+def allocator_in_use()->str:
+    "'tcmalloc' if this process runs with tcmalloc loaded, 'system' if not, 'unknown' where `/proc` cannot tell."
+    try: maps = Path('/proc/self/maps').read_text()
+    except OSError: return 'unknown'
+    return 'tcmalloc' if 'libtcmalloc' in maps else 'system'
+
+def allocator_env(env:dict|None=None, # the environment to start from (default: `os.environ`)
+                 )->dict:
+    "A copy of `env` in which child processes preload tcmalloc, if this machine has it and `LLIE_ALLOCATOR` is not `system`."
+    env = dict(os.environ if env is None else env)
+    lib = tcmalloc_library()
+    if env.get('LLIE_ALLOCATOR', 'tcmalloc') == 'system' or not lib or 'tcmalloc' in env.get('LD_PRELOAD', ''): return env
+    env['LD_PRELOAD'] = f"{lib} {env.get('LD_PRELOAD', '')}".strip()
+    return env
+
+@contextlib.contextmanager
+def preloaded_allocator():
+    "Within the block, child processes started with `os.environ` (papermill's kernels) preload tcmalloc as `allocator_env` says."
+    old, new = os.environ.get('LD_PRELOAD'), allocator_env().get('LD_PRELOAD')
+    if new is not None: os.environ['LD_PRELOAD'] = new
+    try: yield
+    finally:
+        if old is None: os.environ.pop('LD_PRELOAD', None)
+        else: os.environ['LD_PRELOAD'] = old
+
 # %% ../nbs/00_core.ipynb #31cd2ab0
 def set_seed(seed:int # seeds Python, NumPy and (if imported) TensorFlow/Keras
             ):
@@ -237,7 +269,7 @@ def env_info()->dict:
         try: vers[p] = md.version(p)
         except md.PackageNotFoundError: vers[p] = None
     return dict(python=platform.python_version(), platform=platform.platform(), processor=platform.processor(),
-                cpu_count=os.cpu_count(), versions=vers, git_commit=git_commit())
+                cpu_count=os.cpu_count(), allocator=allocator_in_use(), versions=vers, git_commit=git_commit())
 
 def file_sha256(path:str|Path # file to hash
                )->str:
