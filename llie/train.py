@@ -299,11 +299,12 @@ def _train(run_dir, out, chief, plan, a, modes, verbose):
         skw = dict(seed=a['seed'], crop_size=a['crop_size'], batch_size=a['batch_size'], crop_schedule=a['crop_schedule'],
                    synth_fraction=a['synth_fraction'], passthrough_fraction=a['passthrough_fraction'], jpeg_fraction=a['jpeg_fraction'],
                    spatial_fraction=a['spatial_fraction'], scale_fraction=a['scale_fraction'], max_scale=a['max_scale'])
-        def leg_data(e0, e1, c, b): # one crop phase's batches, static shapes (a step traced for unknown shapes is ~1.7x slower)
+        def leg_data(e0, e1, c, b): # one crop phase's batches, static shapes (a step traced for unknown shapes is ~15 % slower)
             return S.train_stream_dataset(store, steps, steps=(e1 - e0) * steps, batch_shape=(b, c, c), start_step=e0 * steps, **skw)
         legs = [(max(e0, first), e1, (lambda e0=max(e0, first), e1=e1, c=c, b=b: leg_data(e0, e1, c, b)))
                 for e0, e1, c, b in _phases(plan, epochs) if e1 > first]
-        if not legs: legs = [(first, epochs, lambda: S.train_stream_dataset(store, steps, start_step=start, **skw))]  # finished: restores, no step
+        if not legs or a['strategy'] == 'multiworker':  # finished (restores, takes no step), or workers that must stay in step: one fit
+            legs = [(first, epochs, lambda: S.train_stream_dataset(store, steps, start_step=start, **skw))]
     else:
         train_ds = D.train_dataset(splits['train'], a['crop_size'], a['batch_size'], a['seed'])
         if start: train_ds = train_ds.skip(start)  # continue the data stream where the backup left it, as an uninterrupted run would
