@@ -11,11 +11,6 @@ ARGS ?=
 export PYTHONWARNINGS := ignore
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-## tcmalloc (Debian's libtcmalloc-minimal4, `make allocator`): TensorFlow's CPU training steps run about 1.9x faster with it
-## (llie.core.allocator_env; the pipeline's kernels use it on their own). Expanded when a recipe runs, so after `allocator`.
-TCMALLOC = $(if $(filter system,$(LLIE_ALLOCATOR)),,$(shell /sbin/ldconfig -p 2>/dev/null | awk '/libtcmalloc_minimal\.so\.4 /{print $$NF; exit}'))
-WITH_ALLOC = $(if $(TCMALLOC),LD_PRELOAD="$(TCMALLOC) $${LD_PRELOAD:-}")
-
 .PHONY: setup allocator browser report model test test-export test-nbs test-py test-smoke test-slow bench readme clean
 
 $(VENV)/.installed: requirements.txt settings.ini setup.py
@@ -30,7 +25,8 @@ $(VENV)/.installed: requirements.txt settings.ini setup.py
 
 setup: $(VENV)/.installed
 
-## tcmalloc for training (see TCMALLOC above): Debian's package, installed as root, once; without it everything still works, slower
+## tcmalloc for training (Debian's libtcmalloc-minimal4), installed as root, once: the pipeline's training stage preloads it
+## (llie.core.allocator_env: CPU training steps about 1.9x faster); without it everything still works, slower
 allocator:
 	@/sbin/ldconfig -p 2>/dev/null | grep -q 'libtcmalloc_minimal\.so\.4 ' || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
@@ -68,10 +64,10 @@ test-export:
 	  || { echo "nbdev_export changed llie/: export the notebooks and commit llie/"; git status --short -- llie; exit 1; }
 
 test-nbs:
-	$(WITH_ALLOC) $(BIN)/nbdev_test --n_workers 2 --timing
+	$(BIN)/nbdev_test --n_workers 2 --timing
 
 test-py:
-	$(WITH_ALLOC) $(BIN)/pytest -q tests
+	$(BIN)/pytest -q tests
 
 test-smoke:
 	$(PY) -m llie.pipeline --profile smoke --run-name ci-smoke --reports $${TMPDIR:-/tmp}/llie-reports
@@ -79,8 +75,8 @@ test-smoke:
 ## Slow checks: notebook cells flagged `slow` (large-image tiling, full export, ONNX speed) and slow pytest tests
 ## (SIGKILL-and-resume training, MirroredStrategy on two logical CPUs vs one device)
 test-slow: setup allocator
-	$(WITH_ALLOC) $(BIN)/nbdev_test --n_workers 1 --flags slow --timing
-	$(WITH_ALLOC) $(BIN)/pytest -q --runslow -m slow tests
+	$(BIN)/nbdev_test --n_workers 1 --flags slow --timing
+	$(BIN)/pytest -q --runslow -m slow tests
 
 ## Benchmarks of every preset (inference, training step, input pipeline, memory, GFLOP/s)
 bench: setup

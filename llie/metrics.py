@@ -11,7 +11,7 @@ import tensorflow as tf
 import keras
 from keras import ops
 from skimage.metrics import peak_signal_noise_ratio as _sk_psnr, structural_similarity as _sk_ssim
-from .core import LLIEError
+from .core import LLIEError, allocator_in_use
 
 # %% auto #0
 __all__ = ['psnr_metric', 'ssim_metric', 'psnr', 'ssim', 'gt_mean_scale', 'prepare_torch_import', 'lpips_weights_path',
@@ -168,6 +168,9 @@ def _lpips_model():
     global _LPIPS_MODEL
     if _LPIPS_MODEL is not None: return _LPIPS_MODEL
     convs, lins = lpips_alex_arrays()
+    if allocator_in_use() == 'tcmalloc':   # torch's LPIPS aborts the process there ('free(): invalid size'): say so instead
+        raise LLIEError('LPIPS (torch) cannot run in a process with tcmalloc preloaded (LD_PRELOAD); run it without: '
+                        'llie preloads tcmalloc for its training stage only')
     prepare_torch_import()
     import torch, lpips
     with warnings.catch_warnings():

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_pipeline.ipynb #265d45ba
 from __future__ import annotations
-import os, sys, ast, json, math, time, argparse, datetime, tempfile
+import os, sys, ast, json, math, time, argparse, datetime, tempfile, contextlib
 from pathlib import Path
 from .core import LLIEError, load_profile, save_yaml, save_json, env_info, repo_root, parse_overrides, PRESETS, preset_multiple, check_gate, preloaded_allocator
 
@@ -264,20 +264,20 @@ def run_pipeline(profile:str='quick', # profile name in configs/ or a YAML path
     cfg['run_dir'] = str(run_dir)
     save_yaml(cfg, run_dir/'config.yaml'); save_json(env_info(), run_dir/'environment.json')
     times = {}
-    with preloaded_allocator():  # the kernels run with tcmalloc where the machine has it (CPU training ~1.9x faster)
-        for s in stages:
-            t = time.perf_counter(); print(f'[llie] running {s} -> {run_dir/(s + ".ipynb")}', flush=True)
-            src = _without_test_cells(nbs_dir()/f'{s}.ipynb', run_dir/f'.{s}.src.ipynb')
-            try:
-                pm.execute_notebook(str(src), str(run_dir/f'{s}.ipynb'), parameters=stage_parameters(nbs_dir()/f'{s}.ipynb', cfg),
-                                    cwd=str(nbs_dir()), progress_bar=progress, kernel_name='python3',
-                                    extra_arguments=['--IPKernelApp.exec_lines=import llie'])  # quiet TensorFlow start (llie.core.quiet_start)
-            except pm.PapermillExecutionError as e:
-                raise LLIEError(f'stage {s} failed; see the executed notebook {run_dir/(s + ".ipynb")}: {e.ename}: {e.evalue}') from None
-            except DeadKernelError: raise _dead_kernel(s, run_dir, rerun) from None
-            finally: src.unlink(missing_ok=True)
-            times[s] = round(time.perf_counter() - t, 1)
-            record_stage_seconds(run_dir, s, times[s])
+    for s in stages:
+        t = time.perf_counter(); print(f'[llie] running {s} -> {run_dir/(s + ".ipynb")}', flush=True)
+        src = _without_test_cells(nbs_dir()/f'{s}.ipynb', run_dir/f'.{s}.src.ipynb')
+        alloc = preloaded_allocator() if s == '04_train' else contextlib.nullcontext() # tcmalloc: CPU training ~1.9x faster; not for torch (LPIPS)
+        try:
+            with alloc: pm.execute_notebook(str(src), str(run_dir/f'{s}.ipynb'), parameters=stage_parameters(nbs_dir()/f'{s}.ipynb', cfg),
+                                          cwd=str(nbs_dir()), progress_bar=progress, kernel_name='python3',
+                                          extra_arguments=['--IPKernelApp.exec_lines=import llie'])  # quiet TensorFlow start (llie.core.quiet_start)
+        except pm.PapermillExecutionError as e:
+            raise LLIEError(f'stage {s} failed; see the executed notebook {run_dir/(s + ".ipynb")}: {e.ename}: {e.evalue}') from None
+        except DeadKernelError: raise _dead_kernel(s, run_dir, rerun) from None
+        finally: src.unlink(missing_ok=True)
+        times[s] = round(time.perf_counter() - t, 1)
+        record_stage_seconds(run_dir, s, times[s])
     index = _write_index(run_dir)
     print(f'[llie] report in {index or run_dir} ({sum(times.values()):.0f} s)', flush=True)
     return run_dir

@@ -160,21 +160,24 @@ def test_smoke_report_has_no_test_cells(tmp_path):
 
 
 @pytest.mark.parametrize('setting', ['default', 'system'])
-def test_stage_kernels_allocator(tmp_path, monkeypatch, setting):
-    "The stage kernels preload tcmalloc where the machine has it (CPU training ~1.9x faster); LLIE_ALLOCATOR=system turns it off."
+def test_training_kernel_allocator(tmp_path, monkeypatch, setting):
+    """The training stage's kernel preloads tcmalloc where the machine has it (CPU training ~1.9x faster); the other stages
+    never do (torch's LPIPS aborts under it); LLIE_ALLOCATOR=system turns it off."""
     import llie.pipeline as P
     from llie.core import tcmalloc_library
     nbs = tmp_path/'nbs'; nbs.mkdir()
     params = ('run_dir = None\nseed = 0\n', ['parameters'])
-    for s in P.STAGES: _nb(nbs/f'{s}.ipynb', [params, ('x = 1', None)])
-    _nb(nbs/'02_model.ipynb', [params, ('from pathlib import Path\nfrom llie.core import allocator_in_use\n'
-                                        'Path(run_dir, "allocator.txt").write_text(allocator_in_use())', None)])
+    probe = ('from pathlib import Path\nfrom llie.core import allocator_in_use\n'
+             'Path(run_dir, f"allocator-{STAGE}.txt").write_text(allocator_in_use())')
+    for s in P.STAGES: _nb(nbs/f'{s}.ipynb', [params, (f'STAGE = "{s}"\n' + probe, None)])
     monkeypatch.setattr(P, 'nbs_dir', lambda: nbs)
     monkeypatch.delenv('LD_PRELOAD', raising=False)
     if setting == 'system': monkeypatch.setenv('LLIE_ALLOCATOR', 'system')
     else: monkeypatch.delenv('LLIE_ALLOCATOR', raising=False)
     (tmp_path/'tiny.yaml').write_text('description: stand-in stages\nseed: 0\n')
-    run = P.run_pipeline(str(tmp_path/'tiny.yaml'), run_name='r', reports=tmp_path/'reports', stages=['02_model'], progress=False)
+    run = P.run_pipeline(str(tmp_path/'tiny.yaml'), run_name='r', reports=tmp_path/'reports', stages=['02_model', '04_train', '06_evaluate'],
+                         progress=False)
     want = 'tcmalloc' if setting == 'default' and tcmalloc_library() else 'system'
-    assert (run/'allocator.txt').read_text() == want
+    assert (run/'allocator-04_train.txt').read_text() == want
+    assert (run/'allocator-02_model.txt').read_text() == 'system' and (run/'allocator-06_evaluate.txt').read_text() == 'system'
     assert 'LD_PRELOAD' not in os.environ   # the parent's environment is restored
