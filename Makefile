@@ -25,26 +25,26 @@ $(VENV)/.installed: requirements.txt settings.ini setup.py
 
 setup: $(VENV)/.installed
 
-## tcmalloc for training (Debian's libtcmalloc-minimal4), installed as root, once: the pipeline's training stage preloads it
-## (llie.core.allocator_env: CPU training steps about 1.9x faster); without it everything still works, slower
-allocator:
-	@/sbin/ldconfig -p 2>/dev/null | grep -q 'libtcmalloc_minimal\.so\.4 ' || { \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
-	    echo "make allocator: tcmalloc is not installed and this is not root: training runs with the system allocator (apt-get install libtcmalloc-minimal4)"; exit 0; fi; \
-	  echo "make allocator: installing libtcmalloc-minimal4 (apt-get)"; \
-	  { $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libtcmalloc-minimal4; } >$${TMPDIR:-/tmp}/llie-apt-tcmalloc.log 2>&1 \
-	  || echo "make allocator: apt-get install libtcmalloc-minimal4 failed (see $${TMPDIR:-/tmp}/llie-apt-tcmalloc.log): training runs with the system allocator"; }
+## Install Debian package $(2) as root, once, unless the shell test $(1) passes; without root, or if apt-get fails, say
+## so and what that costs ($(3)), and go on: nothing here needs the package
+define apt_once
+@$(1) || { \
+  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
+    echo "make $@: $(2) is not installed and this is not root: $(3) (apt-get install $(2))"; exit 0; fi; \
+  echo "make $@: installing $(2) (apt-get)"; \
+  { $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2); } >$${TMPDIR:-/tmp}/llie-apt-$(2).log 2>&1 \
+  || echo "make $@: apt-get install $(2) failed (see $${TMPDIR:-/tmp}/llie-apt-$(2).log): $(3)"; }
+endef
 
-## Chromium for the report's browser test (tests/test_report_browser.py): Debian's package, installed as root, once
+## tcmalloc for training: the pipeline's training stage preloads it (llie.core.allocator_env: CPU training steps about
+## 1.9x faster); without it everything still works, slower
+allocator:
+	$(call apt_once,/sbin/ldconfig -p 2>/dev/null | grep -q 'libtcmalloc_minimal\.so\.4 ',libtcmalloc-minimal4,training runs with the system allocator)
+
+## Chromium for the report's browser test (tests/test_report_browser.py)
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
-	    echo "make browser: chromium is not installed and this is not root: the browser test will be skipped (apt-get install chromium)"; exit 0; fi; \
-	  echo "make browser: installing chromium (apt-get)"; \
-	  { $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >$${TMPDIR:-/tmp}/llie-apt-chromium.log 2>&1 \
-	  || echo "make browser: apt-get install chromium failed (see $${TMPDIR:-/tmp}/llie-apt-chromium.log): the browser test will be skipped"; }
+	$(call apt_once,command -v chromium >/dev/null 2>&1,chromium,the browser test will be skipped)
 
 ## Main job: run every notebook with papermill into reports/<run>/ (PROFILE=smoke|quick|cpu|default|finetune|paper, DATA=path, ARGS="epochs=3 ...")
 report: setup allocator

@@ -127,6 +127,9 @@ def main(argv=None):
     p.add_argument('--val-batch', type=int, default=6); p.add_argument('--max-val', type=int, default=None)
     p.add_argument('--budget', type=float, default=None, help='seconds for the whole run (training stops in time)')
     p.add_argument('--part-mib', type=float, default=15.5)
+    p.add_argument('--jit', choices=['auto', 'on', 'off'], default='auto',
+                   help="XLA-compile the steps; auto: on for JAX (its normal mode), off for TensorFlow (on a CPU XLA is slower "
+                        "than TensorFlow's own kernels and takes minutes to compile: benchmarks/NOTES.md) and torch")
     a = p.parse_args(argv)
     t_start = time.perf_counter(); out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     import keras
@@ -143,9 +146,10 @@ def main(argv=None):
     def charbonnier(y_true, y_pred):
         d = ops.cast(y_pred, 'float32') - ops.cast(y_true, 'float32')
         return ops.mean(ops.sqrt(ops.square(d) + eps * eps))
-    model.compile(optimizer=keras.optimizers.Adam(a.lr), loss=charbonnier, jit_compile=True)
+    jit = {'on': True, 'off': False}.get(a.jit, keras.backend.backend() == 'jax')
+    model.compile(optimizer=keras.optimizers.Adam(a.lr), loss=charbonnier, jit_compile=jit)
     env = {'backend': keras.backend.backend(), 'keras': keras.__version__, 'python': platform.python_version(),
-           'precision': prec, 'params': int(model.count_params())}
+           'precision': prec, 'params': int(model.count_params()), 'jit_compile': jit}
     try:
         import jax; env.update(jax=jax.__version__, devices=[str(d) for d in jax.devices()],
                                device_kind=jax.devices()[0].device_kind)

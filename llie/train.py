@@ -299,16 +299,16 @@ def _train(run_dir, out, chief, plan, a, modes, verbose):
         skw = dict(seed=a['seed'], crop_size=a['crop_size'], batch_size=a['batch_size'], crop_schedule=a['crop_schedule'],
                    synth_fraction=a['synth_fraction'], passthrough_fraction=a['passthrough_fraction'], jpeg_fraction=a['jpeg_fraction'],
                    spatial_fraction=a['spatial_fraction'], scale_fraction=a['scale_fraction'], max_scale=a['max_scale'])
-        def leg_data(e0, e1, c, b): # one crop phase's batches, static shapes (a step traced for unknown shapes is ~15 % slower)
-            return S.train_stream_dataset(store, steps, steps=(e1 - e0) * steps, batch_shape=(b, c, c), start_step=e0 * steps, **skw)
-        legs = [(max(e0, first), e1, (lambda e0=max(e0, first), e1=e1, c=c, b=b: leg_data(e0, e1, c, b)))
-                for e0, e1, c, b in _phases(plan, epochs) if e1 > first]
+        def leg_data(e0, e1, shape): # the batches of epochs e0..e1-1; with a shape (one crop phase) static, else of any crop
+            return S.train_stream_dataset(store, steps, steps=None if shape is None else (e1 - e0) * steps, batch_shape=shape, start_step=e0 * steps, **skw)
+        # one fit per crop phase with static batch shapes (a step traced for unknown shapes is ~15 % slower)
+        legs = [(max(e0, first), e1, (b, c, c)) for e0, e1, c, b in _phases(plan, epochs) if e1 > first]
         if not legs or a['strategy'] == 'multiworker':  # finished (restores, takes no step), or workers that must stay in step: one fit
-            legs = [(first, epochs, lambda: S.train_stream_dataset(store, steps, start_step=start, **skw))]
+            legs = [(first, epochs, None)]
     else:
         train_ds = D.train_dataset(splits['train'], a['crop_size'], a['batch_size'], a['seed'])
         if start: train_ds = train_ds.skip(start)  # continue the data stream where the backup left it, as an uninterrupted run would
-        legs = [(first, epochs, lambda: train_ds)]
+        legs, leg_data = [(first, epochs, None)], lambda *_: train_ds
     val_ds = D.eval_dataset(val_pairs)
     if strat.num_replicas_in_sync > 1:  # every replica needs a non-empty batch; identical copies leave mean metrics unchanged
         import tensorflow as tf
@@ -334,12 +334,12 @@ def _train(run_dir, out, chief, plan, a, modes, verbose):
     elif (run_dir/'history.csv').exists(): shutil.copy(run_dir/'history.csv', out/'history.csv')
     t0 = time.perf_counter()
     resumed = None
-    for i, (e0, e1, data_fn) in enumerate(legs): # one fit per crop phase, each resumed from the previous one's backup
+    for i, (e0, e1, shape) in enumerate(legs): # one fit per crop phase, each resumed from the previous one's backup
         if i:   # exactly as a run killed at the phase's end and rerun (the EMA swap in memory is not exact), with a step traced for the new shapes
             model._initial_epoch, model.train_function = None, None
             if swap is not None: swap._ema_weights_in_model = False   # the backup holds the raw weights and the average apart
         end = [_EndPhase(e1)] if e1 < epochs else []
-        model.fit(data_fn(), initial_epoch=e0, epochs=epochs, steps_per_epoch=steps, validation_data=val_ds, callbacks=callbacks + end, verbose=0)
+        model.fit(leg_data(e0, e1, shape), initial_epoch=e0, epochs=epochs, steps_per_epoch=steps, validation_data=val_ds, callbacks=callbacks + end, verbose=0)
         if not i: resumed = backup.restored_epoch
         if end and not end[0].ended: break   # stopped inside the phase (TerminateOnNaN)
     _dedupe_history(out/'history.csv')

@@ -42,6 +42,7 @@ def test_train_writes_history_and_float16_weights_that_load(data, tmp_path):
     assert [r['epoch'] for r in rows] == ['1', '2'] and all(np.isfinite(float(r['val_psnr'])) for r in rows)
     run = json.loads((out/'run.json').read_text())
     assert run['epochs_done'] == 2 and run['best_epoch'] in (1, 2) and run['final']['n'] == 2
+    assert run['env']['backend'] == 'tensorflow' and run['env']['jit_compile'] is False  # --jit auto: no XLA on TensorFlow
     info = json.loads((out/'weights.json').read_text())
     assert len(info['parts']) > 1  # split at 0.05 MiB
     from llie.model import build_mirnet
