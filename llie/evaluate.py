@@ -230,6 +230,10 @@ def write_metrics(results:dict, # from `evaluate_all`
     return {'per_image': csv_path, 'metrics': json_path}
 
 # %% ../nbs/06_evaluate.ipynb #r0b0a002
+def _brightness_ratio(out, target, mask):
+    "Mean brightness of `out` over the target's within `mask` (HxW boolean): 1 is right, below 1 too dark, above too bright."
+    return float(np.asarray(out)[mask].mean() / max(float(np.asarray(target)[mask].mean()), 1e-6))
+
 def robustness(fn, # method: HxWx3 float image in [0, 1] -> enhanced image
                pairs:list, # `Pair`s whose well-lit targets (`high`) are used
                seed:int=0, # mixed-exposure inputs: image i uses seed + i
@@ -246,14 +250,15 @@ def robustness(fn, # method: HxWx3 float image in [0, 1] -> enhanced image
         hi = read_image(p.high)
         out = np.asarray(fn(hi))
         pt.append(dict(name=p.name, psnr=psnr(hi, out), clipped_in=clipped_share(hi), clipped_out=clipped_share(out)))
-        lo = mixed_exposure_input(hi, seed + i)
+        lo, f = mixed_exposure_input(hi, seed + i, return_field=True)
         o, b = np.asarray(fn(lo)), np.asarray(baseline(lo))
         mx.append(dict(name=p.name, psnr=psnr(hi, o), ssim=ssim(hi, o), lpips=lpips_distance(hi, o) if lpips else None,
-                       psnr_baseline=psnr(hi, b), ssim_baseline=ssim(hi, b), clipped_out=clipped_share(o)))
+                       psnr_baseline=psnr(hi, b), ssim_baseline=ssim(hi, b), clipped_out=clipped_share(o),
+                       shadow_gain=_brightness_ratio(o, hi, f < 1/3), lit_gain=_brightness_ratio(o, hi, f > 2/3)))
     col = lambda rows, k: [r[k] for r in rows]
     summ = {'n_images': len(pairs)}
     for name, rows, keys in (('passthrough', pt, ('psnr', 'clipped_in', 'clipped_out')),
-                             ('mixed', mx, ('psnr', 'ssim', 'lpips', 'psnr_baseline', 'ssim_baseline', 'clipped_out'))):
+                             ('mixed', mx, ('psnr', 'ssim', 'lpips', 'psnr_baseline', 'ssim_baseline', 'clipped_out', 'shadow_gain', 'lit_gain'))):
         for k in keys:
             v = col(rows, k)
             if all(_finite(x) for x in v): summ[f'{name}_{k}_mean'], summ[f'{name}_{k}_ci95'] = float(np.mean(v)), ci95(v)

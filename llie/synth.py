@@ -191,13 +191,15 @@ def train_stream_dataset(pairs:list, # training `Pair`s, or a `PairStore` of the
 def mixed_exposure_input(high:np.ndarray, # well-lit HxWx3 target
                          seed:int, # the input is a function of the seed
                          shadow:tuple=(0.02, 0.08), # range of the exposure of the darkest part (log-uniform)
-                        )->np.ndarray: # HxWx3 float32 input in [0, 1]
+                         return_field:bool=False, # also return the field: HxW in [0, 1], 0 at the darkest part, 1 where fully lit
+                        )->np.ndarray|tuple: # HxWx3 float32 input in [0, 1] (and the field)
     "A deterministic mixed-exposure capture of `high`: one part of the frame lit, another in deep shadow."
     rng = np.random.default_rng([seed, 7])
     x = _to_float(high)
     f = smooth_field(*x.shape[:2], rng, cells=(2, 4))
     k = float(np.exp(rng.uniform(*np.log(shadow))))
-    return expose(x, np.exp(np.log(k) * (1 - f)), rng).astype(np.float32) / 255
+    lo = expose(x, np.exp(np.log(k) * (1 - f)), rng).astype(np.float32) / 255
+    return (lo, f) if return_field else lo
 
 def clipped_share(img:np.ndarray, # HxWx3 image, float in [0, 1] (or uint8)
                  )->float: # share of pixels with at least one channel at 255 after 8-bit rounding
