@@ -33,6 +33,8 @@ def _exposure(s:str):
         raise argparse.ArgumentTypeError(f"expected auto or a target mean brightness strictly between 0 and 1 (e.g. 0.4), not {s!r}")
     return t
 
+_PRESETS = ('fast', 'nano', 'tiny', 'small', 'base', 'paper') # llie.model.PRESETS, named here so that --help need not import Keras
+
 def _parser()->argparse.ArgumentParser:
     from llie import __version__
     p = argparse.ArgumentParser(prog='llie', description='Low-light image enhancement with MIRNet.',
@@ -48,7 +50,7 @@ def _parser()->argparse.ArgumentParser:
     e.add_argument('-r', '--recursive', action='store_true', help='search folders recursively; results mirror the folder tree under OUTDIR')
     e.add_argument('--suffix', default='', help='appended to each output name (IMG_1.jpg -> IMG_1SUFFIX.png; write --suffix=-x for one that starts with -)')
     e.add_argument('--weights', help='trained weights (.weights.h5 with its .json, or .keras); default: the model shipped with llie')
-    e.add_argument('--preset', help='architecture of the weights if there is no .json beside them (paper, base, small, tiny, nano)')
+    e.add_argument('--preset', help=f'architecture of the weights if there is no .json beside them ({", ".join(_PRESETS)})')
     e.add_argument('--format', default='png', choices=['png', 'jpg', 'tif'], help='output format (default: png)')
     e.add_argument('--quality', type=_quality, default=95, metavar='1-100', help='JPEG quality (default: 95)')
     e.add_argument('--bit-depth', default='auto', choices=['auto', '8', '16'],
@@ -74,7 +76,7 @@ def _parser()->argparse.ArgumentParser:
     x.add_argument('-o', '--outdir', required=True, help='output folder')
     x.add_argument('--onnx', action='store_true', help='also export ONNX (model.onnx)')
     x.add_argument('--opset', type=int, default=17, help='ONNX opset (default: 17)')
-    x.add_argument('--preset', help='architecture of the weights if there is no .json beside them')
+    x.add_argument('--preset', help=f'architecture of the weights if there is no .json beside them ({", ".join(_PRESETS)})')
     x.add_argument('--overwrite', action='store_true', help='replace an existing export')
     x.set_defaults(func=_export)
     sub.add_parser('report', add_help=False, help='run the training/evaluation pipeline and write the report (see "llie report --help")')
