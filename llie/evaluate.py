@@ -254,11 +254,11 @@ def robustness(fn, # method: HxWx3 float image in [0, 1] -> enhanced image
         o, b = np.asarray(fn(lo)), np.asarray(baseline(lo))
         mx.append(dict(name=p.name, psnr=psnr(hi, o), ssim=ssim(hi, o), lpips=lpips_distance(hi, o) if lpips else None,
                        psnr_baseline=psnr(hi, b), ssim_baseline=ssim(hi, b), clipped_out=clipped_share(o),
-                       shadow_gain=_brightness_ratio(o, hi, f < 1/3), lit_gain=_brightness_ratio(o, hi, f > 2/3)))
+                       shadow_brightness=_brightness_ratio(o, hi, f < 1/3), lit_brightness=_brightness_ratio(o, hi, f > 2/3)))
     col = lambda rows, k: [r[k] for r in rows]
     summ = {'n_images': len(pairs)}
     for name, rows, keys in (('passthrough', pt, ('psnr', 'clipped_in', 'clipped_out')),
-                             ('mixed', mx, ('psnr', 'ssim', 'lpips', 'psnr_baseline', 'ssim_baseline', 'clipped_out', 'shadow_gain', 'lit_gain'))):
+                             ('mixed', mx, ('psnr', 'ssim', 'lpips', 'psnr_baseline', 'ssim_baseline', 'clipped_out', 'shadow_brightness', 'lit_brightness'))):
         for k in keys:
             v = col(rows, k)
             if all(_finite(x) for x in v): summ[f'{name}_{k}_mean'], summ[f'{name}_{k}_ci95'] = float(np.mean(v)), ci95(v)
