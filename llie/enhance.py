@@ -106,15 +106,19 @@ def _window(length:int, cut_start:bool, cut_end:bool, overlap:int)->np.ndarray:
 
 def _context_model(model):
     """(context model, pools, weight map): `model` with the same layers and weights, whose every global average pool
-    (channel attention, SKFF) can be given fixed statistics (`pool.stats`, used where `pool.fixed` is 1), and which
+    (channel attention, SKFF) can be given fixed statistics (`pool.set_stats`, used where `pool.fixed` is 1), and which
     returns `[output, *sum_i w_i f_i / n, *sum_i w_i / n]` for each pool's input `f` over its `n` positions, with `w`
     the weight map (1xHxWx1 at the input's resolution, resized to each pool's) held in the returned variable:
-    weighted sums of tiles add up to the whole image's means. Built once per model."""
+    weighted sums of tiles add up to the whole image's means. A `LocalContext` pool (a model with `local_grid`)
+    returns these sums per cell of the whole image's grid, placed by the tile's position (`model._llie_tile`:
+    top-left corner and the padded image's size, in pixels). Built once per model."""
     c = getattr(model, '_llie_context', None)
     if c is not None: return c
     import keras, tensorflow as tf
     from keras import ops, layers
+    from llie.model import LocalContext, grid_weights, grid_sums, grid_expand
     wmap = tf.Variable(np.ones((1, 8, 8, 1), np.float32), shape=tf.TensorShape([1, None, None, 1]), trainable=False, name='context_weights')
+    tile = tf.Variable(np.array([0, 0, 8, 8], np.float32), trainable=False, name='context_tile') # y0, x0, H, W of the padded image
     class ContextPool(layers.Layer):
         "Global average pooling whose result can be replaced by given statistics; returns (used, weighted sum, weight)."
         def __init__(self, channels, **kw): super().__init__(**kw); self.channels = channels
@@ -126,8 +130,36 @@ def _context_model(model):
             w = ops.cast(tf.image.resize(wmap, tf.shape(x)[1:3], method='bilinear', antialias=True), x.dtype)
             used = local * (1 - f) + ops.cast(self.stats, local.dtype) * f
             return used, ops.cast(ops.mean(x * w, axis=(1, 2)), 'float32'), ops.cast(ops.mean(w, axis=(1, 2)), 'float32')
+        def set_stats(self, a, t):
+            "Fix the statistics to summed weighted sums `a` over summed weights `t`."
+            self.stats.assign((a / t).astype(np.float32)); self.fixed.assign(1.)
+    class GridContextPool(layers.Layer):
+        "A `LocalContext` whose cell means and global mean can be fixed; returns (used, weighted cell sums, cell weights)."
+        def __init__(self, src, **kw): super().__init__(**kw); self.src = src
+        def build(self, s):
+            g, c = self.src.grid, s[-1]
+            self.cells = self.add_weight(shape=(g, g, c), initializer='zeros', trainable=False, name='cells')
+            self.stats = self.add_weight(shape=(c,), initializer='zeros', trainable=False, name='stats')
+            self.fixed = self.add_weight(shape=(), initializer='zeros', trainable=False, name='fixed')
+        def call(self, x):
+            g, xf, f = self.src.grid, ops.cast(x, 'float32'), ops.cast(self.fixed, 'float32')
+            sh, sw = [ops.cast(tf.shape(wmap)[i], 'float32') / ops.cast(tf.shape(x)[i], 'float32') for i in (1, 2)] # this pool's stride
+            mh, ih = grid_weights(tf.shape(x)[1], tile[2] / sh, g, tile[0] / sh)
+            mw, iw = grid_weights(tf.shape(x)[2], tile[3] / sw, g, tile[1] / sw)
+            w = tf.image.resize(wmap, tf.shape(x)[1:3], method='bilinear', antialias=True)
+            fixed = self.src.combine(self.stats[None, None, None], grid_expand(self.cells[None], ih, iw), 'float32')
+            used = ops.cast(self.src(x), 'float32') * (1 - f) + fixed * f
+            return ops.cast(used, x.dtype), grid_sums(xf * w, mh, mw), grid_sums(w, mh, mw)[..., 0]
+        def set_stats(self, a, t):
+            "Fix the cell means (0 where a cell got no weight) and the global mean from summed `grid_sums`."
+            self.cells.assign(np.where(t[..., None] > 0, a / np.maximum(t, 1e-12)[..., None], 0.).astype(np.float32))
+            self.stats.assign((a.sum((0, 1)) / t.sum()).astype(np.float32)); self.fixed.assign(1.)
     pools, sums, weights = [], [], []
     def call(layer, *a, **kw): # a layer may be called at several places (shared weights): one pool per call
+        if isinstance(layer, LocalContext):
+            p = GridContextPool(layer, name=f'context_pool_{len(pools)}'); pools.append(p)
+            used, s, w = p(a[0]); sums.append(s); weights.append(w)
+            return used
         if not isinstance(layer, layers.GlobalAveragePooling2D): return layer(*a, **kw)
         p = ContextPool(a[0].shape[-1], name=f'context_pool_{len(pools)}'); pools.append(p)
         used, s, w = p(a[0]); sums.append(s); weights.append(w)
@@ -135,7 +167,7 @@ def _context_model(model):
     clone = keras.models.clone_model(model, clone_function=lambda l: l, call_function=call)
     outs = clone.outputs if isinstance(clone.outputs, (list, tuple)) else [clone.outputs]
     ctx = keras.Model(clone.inputs, [outs[0], *sums, *weights], name=f'{model.name}_context')
-    model._llie_context = (ctx, pools, wmap)
+    model._llie_context = (ctx, pools, wmap); model._llie_tile = tile
     return model._llie_context
 
 def default_overlap(model)->int:
@@ -188,20 +220,22 @@ def enhance_array(img:np.ndarray, # HxWx3 float image in [0, 1]
             sums, total = None, None
             for y in ys:
                 for x in xs:
-                    wmap.assign((wins(y, x) / wsum[y:y + th, x:x + tw])[None, ..., None])
+                    wmap.assign((wins(y, x) / wsum[y:y + th, x:x + tw])[None, ..., None]); model._llie_tile.assign([y, x, H, W])
                     o = [np.asarray(a, np.float64)[0] for a in _forward(ctx)(tile_at(y, x)[None])[1:]]
                     sums = o[:n] if sums is None else [a + b for a, b in zip(sums, o[:n])]
                     total = o[n:] if total is None else [a + b for a, b in zip(total, o[n:])]
-            for p, a, t in zip(pools, sums, total): p.stats.assign((a / t).astype(np.float32)); p.fixed.assign(1.)
-        run_tile = lambda t: np.asarray(_forward(ctx)(t[None])[0], dtype=np.float32)[0]
-    else: run_tile = lambda t: _run(model, t)
-    try: return _blend(img, run_tile, tile_at, wins, h, w, H, W, th, tw, ys, xs)
+            for p, a, t in zip(pools, sums, total): p.set_stats(a, t)
+        def run_tile(y, x):
+            model._llie_tile.assign([y, x, H, W])
+            return np.asarray(_forward(ctx)(tile_at(y, x)[None])[0], dtype=np.float32)[0]
+    else: run_tile = lambda y, x: _run(model, tile_at(y, x))
+    try: return _blend(img, run_tile, wins, h, w, H, W, th, tw, ys, xs)
     finally:
         if context == 'global':
             for p in pools: p.fixed.assign(0.)
 
-def _blend(img, run_tile, tile_at, wins, h, w, H, W, th, tw, ys, xs):
-    "Run every tile and blend them, keeping one row of tiles in a buffer."
+def _blend(img, run_tile, wins, h, w, H, W, th, tw, ys, xs):
+    "Run every tile (`run_tile(y, x)`: the output of the tile at that corner) and blend them, keeping one row of tiles in a buffer."
     out = np.empty((h, w, 3), np.float32)
     acc = np.zeros((th, W, 3), np.float32); wsum = np.zeros((th, W, 1), np.float32); top = 0 # buffer holds rows top..top+th
     def flush(upto): # rows top..upto are final: no later tile touches them
@@ -215,7 +249,7 @@ def _blend(img, run_tile, tile_at, wins, h, w, H, W, th, tw, ys, xs):
     for y in ys:
         flush(y)
         for x in xs:
-            o = run_tile(tile_at(y, x))
+            o = run_tile(y, x)
             wt = wins(y, x)[..., None]
             acc[y - top:y - top + th, x:x + tw] += o * wt; wsum[y - top:y - top + th, x:x + tw] += wt
     flush(top + th)

@@ -13,8 +13,9 @@ from .core import LLIEError, atomic_path, save_json, PRESETS, check_gate # the p
 
 # %% auto #0
 __all__ = ['BlurPool', 'BilinearUp2x', 'space_to_depth', 'depth_to_space', 'Conv2DTranspose', 'ChannelPool', 'SelectiveSum',
-           'channel_attention', 'spatial_attention', 'dau', 'skff', 'residual_down', 'residual_up', 'resample', 'msrb',
-           'rrg', 'PadToMultiple', 'CropLike', 'PixelUnshuffle', 'PixelShuffle', 'model_config', 'build_mirnet',
+           'grid_weights', 'grid_sums', 'grid_expand', 'local_means', 'LocalContext', 'channel_attention',
+           'spatial_attention', 'dau', 'skff', 'residual_down', 'residual_up', 'resample', 'msrb', 'rrg',
+           'PadToMultiple', 'CropLike', 'PixelUnshuffle', 'PixelShuffle', 'model_config', 'build_mirnet',
            'ExposureGate', 'gpu_available', 'set_precision', 'pad_multiple', 'forward_fn', 'predict_image',
            'save_model', 'meta_path', 'load_model', 'count_flops', 'preset_table']
 
@@ -99,10 +100,63 @@ class SelectiveSum(layers.Layer):
         return sum(feats[i] * att[i] for i in range(n))
     def compute_output_shape(self, s): return s[0]
 
+def grid_weights(n, # positions on this axis (a tile's, or the whole axis)
+                 N, # positions of the whole axis (>= n + offset)
+                 g:int, # cells the whole axis is cut into (fewer where N < g)
+                 offset=0, # first position's index on the whole axis
+                ):
+    """`(member, interp)`, both `(n, g)` float32: each position's one-hot cell among `g` equal cells of the whole axis,
+    and its linear interpolation weights between cell centres (constant beyond the first and last centre)."""
+    g_eff = ops.minimum(ops.cast(N, 'float32'), float(g)) # a feature map smaller than the grid: one cell per position
+    r = ops.cast(ops.arange(n), 'float32') + ops.cast(offset, 'float32')
+    cell = ops.clip(ops.floor(r * g_eff / ops.cast(N, 'float32')), 0., g_eff - 1.)
+    t = ops.clip((r + 0.5) * g_eff / ops.cast(N, 'float32') - 0.5, 0., g_eff - 1.)
+    i0 = ops.floor(t); f = (t - i0)[:, None]; i1 = ops.minimum(i0 + 1., g_eff - 1.)
+    member = ops.one_hot(ops.cast(cell, 'int32'), g)
+    interp = ops.one_hot(ops.cast(i0, 'int32'), g) * (1. - f) + ops.one_hot(ops.cast(i1, 'int32'), g) * f
+    return member, interp
+
+def grid_sums(x, mh, mw):
+    "Sums of `x` (NHWC) over the cells of one-hot memberships `mh` (H, g) and `mw` (W, g): (N, g, g, C)."
+    return ops.einsum('hk,nhwc,wl->nklc', mh, x, mw)
+
+def grid_expand(cells, ih, iw):
+    "Interpolate per-cell values (N, g, g, C) to every position with weights `ih` (H, g) and `iw` (W, g): (N, H, W, C)."
+    return ops.einsum('hk,nklc,wl->nhwc', ih, cells, iw)
+
+def local_means(x, # NHWC feature map
+                g:int=4, # cells per side
+               ):
+    "Per-channel means over a `g` x `g` grid of cells, interpolated between cell centres: a smooth local pooling (float32)."
+    x = ops.cast(x, 'float32'); s = ops.shape(x)
+    (mh, ih), (mw, iw) = grid_weights(s[1], s[1], g), grid_weights(s[2], s[2], g)
+    counts = ops.sum(mh, axis=0)[:, None] * ops.sum(mw, axis=0)[None, :]
+    cells = grid_sums(x, mh, mw) / ops.maximum(counts, 1.)[None, :, :, None]
+    return grid_expand(cells, ih, iw)
+
+@keras.saving.register_keras_serializable('llie')
+class LocalContext(layers.Layer):
+    """The pooled statistics of channel attention and SKFF, able to vary over the image: the global mean `m` plus
+    `mix` x (`local_means` - `m`), `mix` a learnt weight per channel that starts at 0 (the paper's global pooling)."""
+    def __init__(self, grid=4, **kw): super().__init__(**kw); self.grid = int(grid)
+    def build(self, s): self.mix = self.add_weight(shape=(s[-1],), initializer='zeros', name='mix')
+    def combine(self, m, loc, dtype):
+        "`m + mix (loc - m)` in float32, cast to `dtype`."
+        return ops.cast(m + ops.cast(self.mix, 'float32') * (loc - m), dtype)
+    def call(self, x):
+        m = ops.mean(ops.cast(x, 'float32'), axis=(1, 2), keepdims=True)
+        return self.combine(m, local_means(x, self.grid), x.dtype)
+    def compute_output_shape(self, s): return s
+    def get_config(self): return {**super().get_config(), 'grid': self.grid}
+
 # %% ../nbs/02_model.ipynb #3a892841
-def channel_attention(c, reduction=8):
-    "Squeeze-and-excitation channel attention (1x1 convolutions with bias, as in the paper)."
-    gap = layers.GlobalAveragePooling2D(keepdims=True)
+def _pool(local_grid:int=0):
+    "Global average pooling (`local_grid` 0, the paper's) or a `LocalContext` on a `local_grid` x `local_grid` grid."
+    return LocalContext(local_grid) if local_grid else layers.GlobalAveragePooling2D(keepdims=True)
+
+def channel_attention(c, reduction=8, local_grid=0):
+    "Squeeze-and-excitation channel attention (1x1 convolutions with bias, as in the paper); `local_grid`: see `_pool`."
+    gap = _pool(local_grid)
     down = layers.Conv2D(max(c // reduction, 1), 1, use_bias=True, activation='relu')
     up = layers.Conv2D(c, 1, use_bias=True, activation='sigmoid')
     return lambda x: layers.Multiply()([x, up(down(gap(x)))])
@@ -112,19 +166,19 @@ def spatial_attention():
     pool, conv = ChannelPool(), _conv(1, 5, activation='sigmoid')
     return lambda x: layers.Multiply()([x, conv(pool(x))])
 
-def dau(c, reduction=8):
+def dau(c, reduction=8, local_grid=0):
     "Dual attention unit: conv-PReLU-conv, spatial and channel attention in parallel, 1x1 fusion, residual."
     c1, act, c2 = _conv(c), _prelu(), _conv(c)
-    sa, ca, fuse = spatial_attention(), channel_attention(c, reduction), _conv(c, 1)
+    sa, ca, fuse = spatial_attention(), channel_attention(c, reduction, local_grid), _conv(c, 1)
     def f(x):
         r = c2(act(c1(x)))
         return layers.Add()([x, fuse(layers.Concatenate()([sa(r), ca(r)]))])
     return f
 
-def skff(c, height=3, reduction=8):
-    "Selective kernel feature fusion of `height` equally shaped streams."
+def skff(c, height=3, reduction=8, local_grid=0):
+    "Selective kernel feature fusion of `height` equally shaped streams; `local_grid`: see `_pool`."
     d = max(c // reduction, 4)
-    gap, squeeze, act = layers.GlobalAveragePooling2D(keepdims=True), _conv(d, 1), _prelu()
+    gap, squeeze, act = _pool(local_grid), _conv(d, 1), _prelu()
     fcs, select = [_conv(c, 1) for _ in range(height)], SelectiveSum()
     def f(xs):
         z = act(squeeze(gap(layers.Add()(xs))))
@@ -164,11 +218,11 @@ def resample(c, scale, direction):
     return f
 
 # %% ../nbs/02_model.ipynb #6c0d696d
-def msrb(c, height=3, width=2):
+def msrb(c, height=3, width=2, local_grid=0):
     "Multi-scale residual block: `height` streams x `width` columns of DAUs, SKFF mesh, fused back to full resolution."
     feats = [c * 2**i for i in range(height)]
-    daus = [dau(f) for f in feats]            # one DAU per stream, shared by its columns (as the official code)
-    skffs = [skff(f, height) for f in feats]  # skffs[0] also fuses the final full-resolution streams
+    daus = [dau(f, local_grid=local_grid) for f in feats]            # one DAU per stream, shared by its columns (as the official code)
+    skffs = [skff(f, height, local_grid=local_grid) for f in feats]  # skffs[0] also fuses the final full-resolution streams
     down = {f'{feats[i]}_{2**s}': resample(feats[i], 2**s, 'down') for i in range(height) for s in range(1, height - i)}
     up = {f'{feats[i]}_{2**s}': resample(feats[i], 2**s, 'up') for i in range(height) for s in range(1, i + 1)}
     last_up = [None] + [resample(feats[i], 2**i, 'up') for i in range(1, height)]
@@ -191,9 +245,9 @@ def msrb(c, height=3, width=2):
     f.down, f.up = down, up
     return f
 
-def rrg(c, n_msrb=2, height=3, width=2):
+def rrg(c, n_msrb=2, height=3, width=2, local_grid=0):
     "Recursive residual group: `n_msrb` MSRBs and a 3x3 convolution inside a residual connection."
-    blocks, conv = [msrb(c, height, width) for _ in range(n_msrb)], _conv(c, 3)
+    blocks, conv = [msrb(c, height, width, local_grid) for _ in range(n_msrb)], _conv(c, 3)
     def f(x):
         h = x
         for b in blocks: h = b(h)
@@ -239,12 +293,13 @@ class PixelShuffle(layers.Layer):
 
 # %% ../nbs/02_model.ipynb #88072a73
 def model_config(preset:str='tiny', # one of `PRESETS`
-                 **overrides, # n_feat, n_rrg, n_msrb, height, width, unshuffle; None keeps the preset's value
+                 **overrides, # n_feat, n_rrg, n_msrb, height, width, unshuffle, local_grid; None keeps the preset's value
                 )->dict:
     "The architecture settings of a preset with optional overrides."
     if preset not in PRESETS: raise LLIEError(f'unknown preset {preset!r}; choose one of {", ".join(PRESETS)}')
     cfg = {**PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None}}
-    bad = set(cfg) - set(PRESETS['paper'])
+    if not cfg.get('local_grid', 1): del cfg['local_grid'] # 0: global pooling, the presets' (not written, so older files read the same)
+    bad = set(cfg) - set(PRESETS['paper']) - {'local_grid'}
     if bad: raise LLIEError(f'unknown model setting(s): {", ".join(sorted(bad))}')
     return {'preset': preset, **cfg}
 
@@ -261,19 +316,22 @@ def build_mirnet(preset:str='tiny', # one of `PRESETS`
                  height:int|None=None, # number of scales
                  width:int|None=None, # DAU columns per MSRB
                  unshuffle:int|None=None, # run the body on `unshuffle x unshuffle` pixel blocks folded into channels (1: full resolution)
+                 local_grid:int|None=None, # channel attention and SKFF pool a `local_grid` x `local_grid` grid as well as the whole image (`LocalContext`); 0/None: the whole image only
                  gate:list|None=None, # `[low, high, scale]` of an `ExposureGate` on the output (None: the network's output as is)
                  name:str='mirnet', # Keras model name
                 )->keras.Model:
     "Build MIRNet for RGB images in [0, 1] of any size (NHWC); output has the input's shape, float32."
-    cfg = model_config(preset, n_feat=n_feat, n_rrg=n_rrg, n_msrb=n_msrb, height=height, width=width, unshuffle=unshuffle)
+    cfg = model_config(preset, n_feat=n_feat, n_rrg=n_rrg, n_msrb=n_msrb, height=height, width=width, unshuffle=unshuffle, local_grid=local_grid)
     s = cfg.setdefault('unshuffle', 1)
     if not (isinstance(s, int) and s >= 1): raise LLIEError(f'unshuffle must be a positive integer, not {s!r}')
+    lg = cfg.get('local_grid', 0)
+    if not (isinstance(lg, int) and not isinstance(lg, bool) and lg >= 0): raise LLIEError(f'local_grid must be a whole number of cells >= 0, not {lg!r}')
     inp = keras.Input((None, None, 3), name='low')
     cfg['gate'] = gate = check_gate(gate)
     x = PadToMultiple(_pad_multiple(cfg), name='pad')(inp)
     h = _conv(cfg['n_feat'], 3, name='conv_in')(PixelUnshuffle(s, name='unshuffle')(x) if s > 1 else x)
     for i in range(cfg['n_rrg']):
-        h = rrg(cfg['n_feat'], cfg['n_msrb'], cfg['height'], cfg['width'])(h)
+        h = rrg(cfg['n_feat'], cfg['n_msrb'], cfg['height'], cfg['width'], lg)(h)
     h = _conv(3 * s * s, 3, name='conv_out')(h)
     if s > 1: h = PixelShuffle(s, name='shuffle')(h)
     h = layers.Activation('linear', dtype='float32', name='to_float32')(h)

@@ -118,7 +118,7 @@ _share = Float(0, 1)
 _weight = Float(0)
 PARAMETERS = {
     'data': _data, 'seed': Int(0), 'val_fraction': _fraction, 'test_fraction': _fraction,
-    'preset': OneOf(*PRESETS), 'n_feat': Int(1, none=True), 'n_rrg': Int(1, none=True), 'n_msrb': Int(1, none=True),
+    'preset': OneOf(*PRESETS), 'n_feat': Int(1, none=True), 'n_rrg': Int(1, none=True), 'n_msrb': Int(1, none=True), 'local_grid': Int(0),
     'precision': OneOf('float32', 'mixed_bfloat16', 'mixed_float16', 'auto'), 'show_flops': Bool(), 'image_size': _size,
     'epochs': Int(1), 'steps_per_epoch': Int(1), 'batch_size': Int(1), 'crop_size': Int(1),
     'lr': Float(0, lo_open=True), 'lr_factor': Float(0, 1, lo_open=True, hi_open=True), 'lr_patience': Int(0),

@@ -202,6 +202,7 @@ def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, 
           n_feat:int|None=None, # override the preset's channels
           n_rrg:int|None=None, # override the preset's recursive residual groups
           n_msrb:int|None=None, # override the preset's blocks per group
+          local_grid:int=0, # channel attention and SKFF also pool a `local_grid` x `local_grid` grid (`llie.model.LocalContext`); 0: the whole image only
           epochs:int=50, # epochs (the recipe: 50)
           steps_per_epoch:int=100, # training steps per epoch
           batch_size:int=4, # crops per step
@@ -278,14 +279,14 @@ def _train(run_dir, out, chief, plan, a, modes, verbose):
         for k, default in keys:  # a cosine schedule is a function of the run's length
             if first.get(k, default) != a[k]:
                 raise LLIEError(f'{run_dir}: the run was started with {k}={first.get(k, default)}; resume it with the same, or start a new run folder')
-    cfg = {**a, 'precision': precision, 'architecture': {**model_config(a['preset'], n_feat=a['n_feat'], n_rrg=a['n_rrg'], n_msrb=a['n_msrb']), 'gate': a['gate']},
+    cfg = {**a, 'precision': precision, 'architecture': {**model_config(a['preset'], n_feat=a['n_feat'], n_rrg=a['n_rrg'], n_msrb=a['n_msrb'], local_grid=a['local_grid']), 'gate': a['gate']},
            'splits': {k: len(v) for k, v in splits.items()}}
     save_yaml(cfg, out/'train_config.yaml'); save_json(env_info(), out/'environment.json')
 
     steps, epochs = a['steps_per_epoch'], a['epochs']
     strat = get_strategy(a['strategy'])
     with strat.scope():
-        model = build_mirnet(a['preset'], n_feat=a['n_feat'], n_rrg=a['n_rrg'], n_msrb=a['n_msrb'])
+        model = build_mirnet(a['preset'], n_feat=a['n_feat'], n_rrg=a['n_rrg'], n_msrb=a['n_msrb'], local_grid=a['local_grid'])
         model.llie_config = {**model.llie_config, 'gate': a['gate']}  # saved with the weights; trained without (see below)
         if a['init_weights']: model.load_weights(a['init_weights'])
         rate = make_schedule(a['schedule'], a['lr'], epochs * steps, a['warmup_epochs'] * steps, a['min_lr'])
