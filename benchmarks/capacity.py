@@ -1,7 +1,7 @@
 """How much bigger can the `fast` network get before it misses the 0.5 s per 600x400 image bar of issue #9?
 
 Times `llie.enhance.enhance` (the path `llie enhance` uses) on one 600x400 image for the `fast` preset and
-variants with more channels, blocks or groups. Weights are random: the cost does not depend on their values.
+variants with more channels, blocks or groups, or local context (`local_grid`). Weights are random: the cost does not depend on their values.
 Variants are timed in interleaved rounds, so that load drift hits them alike; medians are printed.
 
     .venv/bin/python benchmarks/capacity.py --rounds 6
@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path: sys.path.insert(0, str(ROOT))
 
 VARIANTS = {'fast': {}, 'n_feat=18': dict(n_feat=18), 'n_feat=20': dict(n_feat=20), 'n_feat=24': dict(n_feat=24),
-            'n_msrb=3': dict(n_msrb=3), 'n_rrg=2': dict(n_rrg=2)}
+            'n_msrb=3': dict(n_msrb=3), 'n_rrg=2': dict(n_rrg=2), 'local_grid=4': dict(local_grid=4)}
 
 def main(rounds:int=6, # interleaved timing rounds per variant
         ):
