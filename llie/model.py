@@ -298,7 +298,7 @@ def model_config(preset:str='tiny', # one of `PRESETS`
     "The architecture settings of a preset with optional overrides."
     if preset not in PRESETS: raise LLIEError(f'unknown preset {preset!r}; choose one of {", ".join(PRESETS)}')
     cfg = {**PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None}}
-    if not cfg.get('local_grid', 1): del cfg['local_grid'] # 0: global pooling, the presets' (not written, so older files read the same)
+    if cfg.get('local_grid') == 0: del cfg['local_grid'] # 0 is the presets' global pooling: not written, so older files read the same
     bad = set(cfg) - set(PRESETS['paper']) - {'local_grid'}
     if bad: raise LLIEError(f'unknown model setting(s): {", ".join(sorted(bad))}')
     return {'preset': preset, **cfg}
