@@ -111,12 +111,13 @@ def _context_model(model):
     the weight map (1xHxWx1 at the input's resolution, resized to each pool's) held in the returned variable:
     weighted sums of tiles add up to the whole image's means. A `LocalContext` pool (a model with `local_grid`)
     returns these sums per cell of the whole image's grid, placed by the tile's position (`model._llie_tile`:
-    top-left corner and the padded image's size, in pixels). Built once per model."""
+    top-left corner and the padded image's size, in pixels), and its `GridExpand` interpolates the whole image's
+    cells to the tile's positions. Built once per model."""
     c = getattr(model, '_llie_context', None)
     if c is not None: return c
     import keras, tensorflow as tf
     from keras import ops, layers
-    from llie.model import LocalContext, grid_weights, grid_sums, grid_expand
+    from llie.model import LocalContext, GridExpand, grid_weights, grid_sums, grid_expand
     wmap = tf.Variable(np.ones((1, 8, 8, 1), np.float32), shape=tf.TensorShape([1, None, None, 1]), trainable=False, name='context_weights')
     tile = tf.Variable(np.array([0, 0, 8, 8], np.float32), trainable=False, name='context_tile') # y0, x0, H, W of the padded image
     class ContextPool(layers.Layer):
@@ -133,8 +134,13 @@ def _context_model(model):
         def set_stats(self, a, t):
             "Fix the statistics to summed weighted sums `a` over summed weights `t`."
             self.stats.assign((a / t).astype(np.float32)); self.fixed.assign(1.)
+    def placed(x, g): # this tile's (member, interp) weights on both axes, in the whole image's grid at x's resolution
+        sh, sw = [ops.cast(tf.shape(wmap)[i], 'float32') / ops.cast(tf.shape(x)[i], 'float32') for i in (1, 2)] # stride
+        return grid_weights(tf.shape(x)[1], tile[2] / sh, g, tile[0] / sh), grid_weights(tf.shape(x)[2], tile[3] / sw, g, tile[1] / sw)
     class GridContextPool(layers.Layer):
-        "A `LocalContext` whose cell means and global mean can be fixed; returns (used, weighted cell sums, cell weights)."
+        """A `LocalContext` on a tile, in the whole image's grid; returns (cells used, weighted cell sums, cell weights).
+        Unfixed, a cell holds the tile's mean over its part of the cell (the tile's mean where it has none of it);
+        fixed, the whole image's cell means and global mean (`set_stats`)."""
         def __init__(self, src, **kw): super().__init__(**kw); self.src = src
         def build(self, s):
             g, c = self.src.grid, s[-1]
@@ -143,19 +149,25 @@ def _context_model(model):
             self.fixed = self.add_weight(shape=(), initializer='zeros', trainable=False, name='fixed')
         def call(self, x):
             g, xf, f = self.src.grid, ops.cast(x, 'float32'), ops.cast(self.fixed, 'float32')
-            sh, sw = [ops.cast(tf.shape(wmap)[i], 'float32') / ops.cast(tf.shape(x)[i], 'float32') for i in (1, 2)] # this pool's stride
-            mh, ih = grid_weights(tf.shape(x)[1], tile[2] / sh, g, tile[0] / sh)
-            mw, iw = grid_weights(tf.shape(x)[2], tile[3] / sw, g, tile[1] / sw)
+            (mh, _), (mw, _) = placed(x, g)
             w = tf.image.resize(wmap, tf.shape(x)[1:3], method='bilinear', antialias=True)
-            fixed = self.src.combine(self.stats[None, None, None], grid_expand(self.cells[None], ih, iw), 'float32')
-            used = ops.cast(self.src(x), 'float32') * (1 - f) + fixed * f
+            counts = (ops.sum(mh, axis=0)[:, None] * ops.sum(mw, axis=0)[None, :])[None, :, :, None]
+            m = ops.mean(xf, axis=(1, 2), keepdims=True)
+            own = ops.where(counts > 0, grid_sums(xf, mh, mw) / ops.maximum(counts, 1.), m)
+            used = self.src.combine(m, own, 'float32') * (1 - f) + self.src.combine(self.stats[None, None, None], self.cells[None], 'float32') * f
             return ops.cast(used, x.dtype), grid_sums(xf * w, mh, mw), grid_sums(w, mh, mw)[..., 0]
         def set_stats(self, a, t):
             "Fix the cell means (0 where a cell got no weight) and the global mean from summed `grid_sums`."
             self.cells.assign(np.where(t[..., None] > 0, a / np.maximum(t, 1e-12)[..., None], 0.).astype(np.float32))
             self.stats.assign((a.sum((0, 1)) / t.sum()).astype(np.float32)); self.fixed.assign(1.)
-    pools, sums, weights = [], [], []
+    class TileGridExpand(layers.Layer):
+        "`GridExpand` on a tile: the whole image's cells interpolated to the tile's positions."
+        def call(self, cells, like):
+            (_, ih), (_, iw) = placed(like, cells.shape[1])
+            return ops.cast(grid_expand(ops.cast(cells, 'float32'), ih, iw), like.dtype)
+    pools, sums, weights, expands = [], [], [], []
     def call(layer, *a, **kw): # a layer may be called at several places (shared weights): one pool per call
+        if isinstance(layer, GridExpand): expands.append(TileGridExpand(name=f'tile_expand_{len(expands)}')); return expands[-1](*a, **kw)
         if isinstance(layer, LocalContext):
             p = GridContextPool(layer, name=f'context_pool_{len(pools)}'); pools.append(p)
             used, s, w = p(a[0]); sums.append(s); weights.append(w)

@@ -13,11 +13,11 @@ from .core import LLIEError, atomic_path, save_json, PRESETS, check_gate # the p
 
 # %% auto #0
 __all__ = ['BlurPool', 'BilinearUp2x', 'space_to_depth', 'depth_to_space', 'Conv2DTranspose', 'ChannelPool', 'SelectiveSum',
-           'grid_weights', 'grid_sums', 'grid_expand', 'local_means', 'LocalContext', 'channel_attention',
-           'spatial_attention', 'dau', 'skff', 'residual_down', 'residual_up', 'resample', 'msrb', 'rrg',
-           'PadToMultiple', 'CropLike', 'PixelUnshuffle', 'PixelShuffle', 'model_config', 'build_mirnet',
-           'ExposureGate', 'gpu_available', 'set_precision', 'pad_multiple', 'forward_fn', 'predict_image',
-           'save_model', 'meta_path', 'load_model', 'count_flops', 'preset_table']
+           'StreamSoftmax', 'grid_weights', 'grid_sums', 'grid_expand', 'cell_means', 'local_means', 'LocalContext',
+           'GridExpand', 'channel_attention', 'spatial_attention', 'dau', 'skff', 'residual_down', 'residual_up',
+           'resample', 'msrb', 'rrg', 'PadToMultiple', 'CropLike', 'PixelUnshuffle', 'PixelShuffle', 'model_config',
+           'build_mirnet', 'ExposureGate', 'gpu_available', 'set_precision', 'pad_multiple', 'forward_fn',
+           'predict_image', 'save_model', 'meta_path', 'load_model', 'count_flops', 'preset_table']
 
 # %% ../nbs/02_model.ipynb #e4204180
 def _conv(filters, k=3, bias=False, name=None, **kw):
@@ -93,12 +93,27 @@ class ChannelPool(layers.Layer):
 
 @keras.saving.register_keras_serializable('llie')
 class SelectiveSum(layers.Layer):
-    "SKFF's selection: softmax across streams of per-stream channel attentions, then the weighted sum of the streams."
+    """SKFF's selection: softmax across streams of per-stream channel attentions, then the weighted sum of the streams.
+    `normalised`: the inputs are the streams and one tensor of their weights side by side on the channel axis, already
+    normalised (`StreamSoftmax`, then interpolated by `GridExpand`: local context)."""
+    def __init__(self, normalised=False, **kw): super().__init__(**kw); self.normalised = bool(normalised)
     def call(self, inputs):
+        if self.normalised:
+            feats, w = inputs[:-1], inputs[-1]; c = ops.shape(feats[0])[-1]
+            return sum(feats[i] * w[..., i * c:(i + 1) * c] for i in range(len(feats)))
         n = len(inputs) // 2; feats, atts = inputs[:n], inputs[n:]
         att = ops.softmax(ops.stack(atts, axis=0), axis=0)
         return sum(feats[i] * att[i] for i in range(n))
     def compute_output_shape(self, s): return s[0]
+    def get_config(self): return {**super().get_config(), 'normalised': self.normalised}
+
+@keras.saving.register_keras_serializable('llie')
+class StreamSoftmax(layers.Layer):
+    "Softmax across equally shaped per-stream attentions, returned side by side on the channel axis."
+    def call(self, atts):
+        a = ops.softmax(ops.stack(atts, axis=0), axis=0)
+        return ops.concatenate([a[i] for i in range(len(atts))], axis=-1)
+    def compute_output_shape(self, s): return (*s[0][:-1], len(s) * s[0][-1])
 
 def grid_weights(n, # positions on this axis (a tile's, or the whole axis)
                  N, # positions of the whole axis (>= n + offset)
@@ -117,37 +132,61 @@ def grid_weights(n, # positions on this axis (a tile's, or the whole axis)
     return member, interp
 
 def grid_sums(x, mh, mw):
-    "Sums of `x` (NHWC) over the cells of one-hot memberships `mh` (H, g) and `mw` (W, g): (N, g, g, C)."
-    return ops.einsum('hk,nhwc,wl->nklc', mh, x, mw)
+    """Sums of `x` (NHWC) over the cells of one-hot memberships `mh` (H, g) and `mw` (W, g): (N, g, g, C). Two matrix
+    products that read `x` in place (no transposed copy of the feature map)."""
+    s, g = ops.shape(x), mh.shape[-1]
+    rows = ops.matmul(ops.transpose(mh), ops.reshape(x, (s[0], s[1], s[2] * s[3]))) # (N, g, W*C): each row of cells
+    return ops.matmul(ops.transpose(mw), ops.reshape(rows, (s[0], g, s[2], s[3])))    # (N, g, g, C)
 
 def grid_expand(cells, ih, iw):
     "Interpolate per-cell values (N, g, g, C) to every position with weights `ih` (H, g) and `iw` (W, g): (N, H, W, C)."
-    return ops.einsum('hk,nklc,wl->nhwc', ih, cells, iw)
+    s, h, w = ops.shape(cells), ops.shape(ih)[0], ops.shape(iw)[0]
+    cols = ops.matmul(iw, cells)                                                   # (N, g, W, C)
+    return ops.reshape(ops.matmul(ih, ops.reshape(cols, (s[0], s[1], w * s[3]))), (s[0], h, w, s[3]))
+
+def cell_means(x, # NHWC feature map
+               g:int=4, # cells per side
+              ):
+    "(cell means (N, g, g, C), global mean (N, 1, 1, C)) of `x` over a `g` x `g` grid of equal cells, in float32."
+    x = ops.cast(x, 'float32'); s = ops.shape(x)
+    mh, mw = grid_weights(s[1], s[1], g)[0], grid_weights(s[2], s[2], g)[0]
+    counts = ops.sum(mh, axis=0)[:, None] * ops.sum(mw, axis=0)[None, :]
+    sums = grid_sums(x, mh, mw)
+    m = ops.sum(sums, axis=(1, 2), keepdims=True) / ops.cast(s[1] * s[2], 'float32')
+    return sums / ops.maximum(counts, 1.)[None, :, :, None], m
 
 def local_means(x, # NHWC feature map
                 g:int=4, # cells per side
                ):
     "Per-channel means over a `g` x `g` grid of cells, interpolated between cell centres: a smooth local pooling (float32)."
-    x = ops.cast(x, 'float32'); s = ops.shape(x)
-    (mh, ih), (mw, iw) = grid_weights(s[1], s[1], g), grid_weights(s[2], s[2], g)
-    counts = ops.sum(mh, axis=0)[:, None] * ops.sum(mw, axis=0)[None, :]
-    cells = grid_sums(x, mh, mw) / ops.maximum(counts, 1.)[None, :, :, None]
-    return grid_expand(cells, ih, iw)
+    s = ops.shape(x)
+    return grid_expand(cell_means(x, g)[0], grid_weights(s[1], s[1], g)[1], grid_weights(s[2], s[2], g)[1])
 
 @keras.saving.register_keras_serializable('llie')
 class LocalContext(layers.Layer):
-    """The pooled statistics of channel attention and SKFF, able to vary over the image: the global mean `m` plus
-    `mix` x (`local_means` - `m`), `mix` a learnt weight per channel that starts at 0 (the paper's global pooling)."""
+    """The pooled statistics of channel attention and SKFF, able to vary over the image: per cell of a `grid` x `grid`
+    grid (N, grid, grid, C), the global mean `m` plus `mix` x (the cell's mean - `m`), `mix` a learnt weight per channel
+    that starts at 0 (then every cell holds `m`: the paper's global pooling). The attention computed from the cells is
+    interpolated to every position by `GridExpand`."""
     def __init__(self, grid=4, **kw): super().__init__(**kw); self.grid = int(grid)
     def build(self, s): self.mix = self.add_weight(shape=(s[-1],), initializer='zeros', name='mix')
     def combine(self, m, loc, dtype):
         "`m + mix (loc - m)` in float32, cast to `dtype`."
         return ops.cast(m + ops.cast(self.mix, 'float32') * (loc - m), dtype)
     def call(self, x):
-        m = ops.mean(ops.cast(x, 'float32'), axis=(1, 2), keepdims=True)
-        return self.combine(m, local_means(x, self.grid), x.dtype)
-    def compute_output_shape(self, s): return s
+        cells, m = cell_means(x, self.grid)
+        return self.combine(m, cells, x.dtype)
+    def compute_output_shape(self, s): return (s[0], self.grid, self.grid, s[-1])
     def get_config(self): return {**super().get_config(), 'grid': self.grid}
+
+@keras.saving.register_keras_serializable('llie')
+class GridExpand(layers.Layer):
+    "Per-cell values (N, g, g, C) interpolated between cell centres to the positions of the feature map `like` (NHWC)."
+    def call(self, cells, like):
+        s, g = ops.shape(like), cells.shape[1]
+        ih, iw = grid_weights(s[1], s[1], g)[1], grid_weights(s[2], s[2], g)[1]
+        return ops.cast(grid_expand(ops.cast(cells, 'float32'), ih, iw), like.dtype)
+    def compute_output_shape(self, cells_shape, like_shape): return (*like_shape[:3], cells_shape[-1])
 
 # %% ../nbs/02_model.ipynb #3a892841
 def _pool(local_grid:int=0):
@@ -156,10 +195,13 @@ def _pool(local_grid:int=0):
 
 def channel_attention(c, reduction=8, local_grid=0):
     "Squeeze-and-excitation channel attention (1x1 convolutions with bias, as in the paper); `local_grid`: see `_pool`."
-    gap = _pool(local_grid)
+    gap, expand = _pool(local_grid), GridExpand() if local_grid else None
     down = layers.Conv2D(max(c // reduction, 1), 1, use_bias=True, activation='relu')
     up = layers.Conv2D(c, 1, use_bias=True, activation='sigmoid')
-    return lambda x: layers.Multiply()([x, up(down(gap(x)))])
+    def f(x):
+        a = up(down(gap(x))) # (N, 1, 1, C), or per cell with local context: then interpolated to every position
+        return layers.Multiply()([x, expand(a, x) if expand else a])
+    return f
 
 def spatial_attention():
     "Spatial attention: channel max and mean, a 5x5 convolution and a sigmoid gate."
@@ -179,10 +221,13 @@ def skff(c, height=3, reduction=8, local_grid=0):
     "Selective kernel feature fusion of `height` equally shaped streams; `local_grid`: see `_pool`."
     d = max(c // reduction, 4)
     gap, squeeze, act = _pool(local_grid), _conv(d, 1), _prelu()
-    fcs, select = [_conv(c, 1) for _ in range(height)], SelectiveSum()
+    fcs, select = [_conv(c, 1) for _ in range(height)], SelectiveSum(normalised=bool(local_grid))
+    soft, expand = (StreamSoftmax(), GridExpand()) if local_grid else (None, None)
     def f(xs):
         z = act(squeeze(gap(layers.Add()(xs))))
-        return select([*xs, *[fc(z) for fc in fcs]])
+        atts = [fc(z) for fc in fcs]
+        if local_grid: return select([*xs, expand(soft(atts), xs[0])]) # weights per cell, interpolated to every position
+        return select([*xs, *atts])
     return f
 
 def _two_branch(top, bot):
