@@ -117,7 +117,8 @@ def _context_model(model):
     if c is not None: return c
     import keras, tensorflow as tf
     from keras import ops, layers
-    from llie.model import LocalContext, GridExpand, grid_weights, grid_sums, grid_expand
+    from functools import partial
+    from llie.model import LocalContext, GridExpand, SelectiveSum, grid_weights, grid_sums, grid_expand
     wmap = tf.Variable(np.ones((1, 8, 8, 1), np.float32), shape=tf.TensorShape([1, None, None, 1]), trainable=False, name='context_weights')
     tile = tf.Variable(np.array([0, 0, 8, 8], np.float32), trainable=False, name='context_tile') # y0, x0, H, W of the padded image
     class ContextPool(layers.Layer):
@@ -160,14 +161,16 @@ def _context_model(model):
             "Fix the cell means (0 where a cell got no weight) and the global mean from summed `grid_sums`."
             self.cells.assign(np.where(t[..., None] > 0, a / np.maximum(t, 1e-12)[..., None], 0.).astype(np.float32))
             self.stats.assign((a.sum((0, 1)) / t.sum()).astype(np.float32)); self.fixed.assign(1.)
-    class TileGridExpand(layers.Layer):
-        "`GridExpand` on a tile: the whole image's cells interpolated to the tile's positions."
-        def call(self, cells, like):
-            (_, ih), (_, iw) = placed(like, cells.shape[1])
-            return ops.cast(grid_expand(ops.cast(cells, 'float32'), ih, iw), like.dtype)
+    def tile_expand(self, cells, like): # `GridExpand.expand` on a tile: the whole image's cells at the tile's positions
+        (_, ih), (_, iw) = placed(like, cells.shape[1])
+        return ops.cast(grid_expand(ops.cast(cells, 'float32'), ih, iw), like.dtype)
+    TileGridExpand = type('TileGridExpand', (GridExpand,), {'expand': tile_expand})
+    TileSelectiveSum = type('TileSelectiveSum', (SelectiveSum,), {'expand': tile_expand})
     pools, sums, weights, expands = [], [], [], []
     def call(layer, *a, **kw): # a layer may be called at several places (shared weights): one pool per call
-        if isinstance(layer, GridExpand): expands.append(TileGridExpand(name=f'tile_expand_{len(expands)}')); return expands[-1](*a, **kw)
+        if isinstance(layer, GridExpand) or (isinstance(layer, SelectiveSum) and layer.local): # interpolate the whole image's cells
+            t = TileGridExpand if isinstance(layer, GridExpand) else partial(TileSelectiveSum, local=True)
+            expands.append(t(name=f'tile_expand_{len(expands)}')); return expands[-1](*a, **kw)
         if isinstance(layer, LocalContext):
             p = GridContextPool(layer, name=f'context_pool_{len(pools)}'); pools.append(p)
             used, s, w = p(a[0]); sums.append(s); weights.append(w)

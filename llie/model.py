@@ -13,11 +13,11 @@ from .core import LLIEError, atomic_path, save_json, PRESETS, check_gate # the p
 
 # %% auto #0
 __all__ = ['BlurPool', 'BilinearUp2x', 'space_to_depth', 'depth_to_space', 'Conv2DTranspose', 'ChannelPool', 'SelectiveSum',
-           'StreamSoftmax', 'grid_weights', 'grid_sums', 'grid_expand', 'cell_means', 'local_means', 'LocalContext',
-           'GridExpand', 'channel_attention', 'spatial_attention', 'dau', 'skff', 'residual_down', 'residual_up',
-           'resample', 'msrb', 'rrg', 'PadToMultiple', 'CropLike', 'PixelUnshuffle', 'PixelShuffle', 'model_config',
-           'build_mirnet', 'ExposureGate', 'gpu_available', 'set_precision', 'pad_multiple', 'forward_fn',
-           'predict_image', 'save_model', 'meta_path', 'load_model', 'count_flops', 'preset_table']
+           'grid_weights', 'grid_sums', 'grid_expand', 'cell_means', 'local_means', 'LocalContext', 'GridExpand',
+           'channel_attention', 'spatial_attention', 'dau', 'skff', 'residual_down', 'residual_up', 'resample', 'msrb',
+           'rrg', 'PadToMultiple', 'CropLike', 'PixelUnshuffle', 'PixelShuffle', 'model_config', 'build_mirnet',
+           'ExposureGate', 'gpu_available', 'set_precision', 'pad_multiple', 'forward_fn', 'predict_image',
+           'save_model', 'meta_path', 'load_model', 'count_flops', 'preset_table']
 
 # %% ../nbs/02_model.ipynb #e4204180
 def _conv(filters, k=3, bias=False, name=None, **kw):
@@ -94,26 +94,19 @@ class ChannelPool(layers.Layer):
 @keras.saving.register_keras_serializable('llie')
 class SelectiveSum(layers.Layer):
     """SKFF's selection: softmax across streams of per-stream channel attentions, then the weighted sum of the streams.
-    `normalised`: the inputs are the streams and one tensor of their weights side by side on the channel axis, already
-    normalised (`StreamSoftmax`, then interpolated by `GridExpand`: local context)."""
-    def __init__(self, normalised=False, **kw): super().__init__(**kw); self.normalised = bool(normalised)
+    `local`: the attentions are given per cell of a grid (`LocalContext`); their softmax is interpolated to every
+    position (`GridExpand.expand`; the weights still sum to 1)."""
+    def __init__(self, local=False, **kw): super().__init__(**kw); self.local = bool(local)
     def call(self, inputs):
-        if self.normalised:
-            feats, w = inputs[:-1], inputs[-1]; c = ops.shape(feats[0])[-1]
-            return sum(feats[i] * w[..., i * c:(i + 1) * c] for i in range(len(feats)))
         n = len(inputs) // 2; feats, atts = inputs[:n], inputs[n:]
         att = ops.softmax(ops.stack(atts, axis=0), axis=0)
+        if self.local: # all streams' weights in one interpolation, side by side on the channel axis
+            c = ops.shape(feats[0])[-1]; w = self.expand(ops.concatenate([att[i] for i in range(n)], axis=-1), feats[0])
+            return sum(feats[i] * w[..., i * c:(i + 1) * c] for i in range(n))
         return sum(feats[i] * att[i] for i in range(n))
+    def expand(self, cells, like): return GridExpand.expand(self, cells, like)
     def compute_output_shape(self, s): return s[0]
-    def get_config(self): return {**super().get_config(), 'normalised': self.normalised}
-
-@keras.saving.register_keras_serializable('llie')
-class StreamSoftmax(layers.Layer):
-    "Softmax across equally shaped per-stream attentions, returned side by side on the channel axis."
-    def call(self, atts):
-        a = ops.softmax(ops.stack(atts, axis=0), axis=0)
-        return ops.concatenate([a[i] for i in range(len(atts))], axis=-1)
-    def compute_output_shape(self, s): return (*s[0][:-1], len(s) * s[0][-1])
+    def get_config(self): return {**super().get_config(), 'local': self.local}
 
 def grid_weights(n, # positions on this axis (a tile's, or the whole axis)
                  N, # positions of the whole axis (>= n + offset)
@@ -181,12 +174,16 @@ class LocalContext(layers.Layer):
 
 @keras.saving.register_keras_serializable('llie')
 class GridExpand(layers.Layer):
-    "Per-cell values (N, g, g, C) interpolated between cell centres to the positions of the feature map `like` (NHWC)."
-    def call(self, cells, like):
+    """`x` times an attention given per cell of a grid (N, g, g, C), interpolated between cell centres to `x`'s
+    positions: channel attention with local context. Takes the place of the paper's `Multiply`, so that the layers
+    (and weights) come in the same order as without local context."""
+    def expand(self, cells, like):
+        "Per-cell values (N, g, g, C) interpolated to the positions of the feature map `like` (NHWC), in `like`'s dtype."
         s, g = ops.shape(like), cells.shape[1]
         ih, iw = grid_weights(s[1], s[1], g)[1], grid_weights(s[2], s[2], g)[1]
         return ops.cast(grid_expand(ops.cast(cells, 'float32'), ih, iw), like.dtype)
-    def compute_output_shape(self, cells_shape, like_shape): return (*like_shape[:3], cells_shape[-1])
+    def call(self, x, cells): return x * self.expand(cells, x)
+    def compute_output_shape(self, x_shape, cells_shape): return x_shape
 
 # %% ../nbs/02_model.ipynb #3a892841
 def _pool(local_grid:int=0):
@@ -200,7 +197,7 @@ def channel_attention(c, reduction=8, local_grid=0):
     up = layers.Conv2D(c, 1, use_bias=True, activation='sigmoid')
     def f(x):
         a = up(down(gap(x))) # (N, 1, 1, C), or per cell with local context: then interpolated to every position
-        return layers.Multiply()([x, expand(a, x) if expand else a])
+        return expand(x, a) if expand else layers.Multiply()([x, a])
     return f
 
 def spatial_attention():
@@ -221,13 +218,10 @@ def skff(c, height=3, reduction=8, local_grid=0):
     "Selective kernel feature fusion of `height` equally shaped streams; `local_grid`: see `_pool`."
     d = max(c // reduction, 4)
     gap, squeeze, act = _pool(local_grid), _conv(d, 1), _prelu()
-    fcs, select = [_conv(c, 1) for _ in range(height)], SelectiveSum(normalised=bool(local_grid))
-    soft, expand = (StreamSoftmax(), GridExpand()) if local_grid else (None, None)
+    fcs, select = [_conv(c, 1) for _ in range(height)], SelectiveSum(local=bool(local_grid))
     def f(xs):
         z = act(squeeze(gap(layers.Add()(xs))))
-        atts = [fc(z) for fc in fcs]
-        if local_grid: return select([*xs, expand(soft(atts), xs[0])]) # weights per cell, interpolated to every position
-        return select([*xs, *atts])
+        return select([*xs, *[fc(z) for fc in fcs]])
     return f
 
 def _two_branch(top, bot):
