@@ -13,11 +13,11 @@ from .core import LLIEError, atomic_path, save_json, PRESETS, check_gate # the p
 
 # %% auto #0
 __all__ = ['BlurPool', 'BilinearUp2x', 'space_to_depth', 'depth_to_space', 'Conv2DTranspose', 'ChannelPool', 'SelectiveSum',
-           'grid_weights', 'grid_sums', 'grid_expand', 'cell_means', 'local_means', 'LocalContext', 'GridExpand',
-           'channel_attention', 'spatial_attention', 'dau', 'skff', 'residual_down', 'residual_up', 'resample', 'msrb',
-           'rrg', 'PadToMultiple', 'CropLike', 'PixelUnshuffle', 'PixelShuffle', 'model_config', 'build_mirnet',
-           'ExposureGate', 'gpu_available', 'set_precision', 'pad_multiple', 'forward_fn', 'predict_image',
-           'save_model', 'meta_path', 'load_model', 'count_flops', 'preset_table']
+           'grid_weights', 'grid_sums', 'grid_expand', 'cell_means', 'local_means', 'expand_cells', 'LocalContext',
+           'GridExpand', 'channel_attention', 'spatial_attention', 'dau', 'skff', 'residual_down', 'residual_up',
+           'resample', 'msrb', 'rrg', 'PadToMultiple', 'CropLike', 'PixelUnshuffle', 'PixelShuffle', 'model_config',
+           'build_mirnet', 'ExposureGate', 'gpu_available', 'set_precision', 'pad_multiple', 'forward_fn',
+           'predict_image', 'save_model', 'meta_path', 'load_model', 'count_flops', 'preset_table']
 
 # %% ../nbs/02_model.ipynb #e4204180
 def _conv(filters, k=3, bias=False, name=None, **kw):
@@ -104,7 +104,7 @@ class SelectiveSum(layers.Layer):
             c = ops.shape(feats[0])[-1]; w = self.expand(ops.concatenate([att[i] for i in range(n)], axis=-1), feats[0])
             return sum(feats[i] * w[..., i * c:(i + 1) * c] for i in range(n))
         return sum(feats[i] * att[i] for i in range(n))
-    def expand(self, cells, like): return GridExpand.expand(self, cells, like)
+    def expand(self, cells, like): return expand_cells(cells, like)
     def compute_output_shape(self, s): return s[0]
     def get_config(self): return {**super().get_config(), 'local': self.local}
 
@@ -155,6 +155,12 @@ def local_means(x, # NHWC feature map
     s = ops.shape(x)
     return grid_expand(cell_means(x, g)[0], grid_weights(s[1], s[1], g)[1], grid_weights(s[2], s[2], g)[1])
 
+def expand_cells(cells, like):
+    "Per-cell values (N, g, g, C) interpolated between cell centres to the positions of the feature map `like` (NHWC), in `like`'s dtype."
+    s, g = ops.shape(like), cells.shape[1]
+    ih, iw = grid_weights(s[1], s[1], g)[1], grid_weights(s[2], s[2], g)[1]
+    return ops.cast(grid_expand(ops.cast(cells, 'float32'), ih, iw), like.dtype)
+
 @keras.saving.register_keras_serializable('llie')
 class LocalContext(layers.Layer):
     """The pooled statistics of channel attention and SKFF, able to vary over the image: per cell of a `grid` x `grid`
@@ -177,11 +183,7 @@ class GridExpand(layers.Layer):
     """`x` times an attention given per cell of a grid (N, g, g, C), interpolated between cell centres to `x`'s
     positions: channel attention with local context. Takes the place of the paper's `Multiply`, so that the layers
     (and weights) come in the same order as without local context."""
-    def expand(self, cells, like):
-        "Per-cell values (N, g, g, C) interpolated to the positions of the feature map `like` (NHWC), in `like`'s dtype."
-        s, g = ops.shape(like), cells.shape[1]
-        ih, iw = grid_weights(s[1], s[1], g)[1], grid_weights(s[2], s[2], g)[1]
-        return ops.cast(grid_expand(ops.cast(cells, 'float32'), ih, iw), like.dtype)
+    def expand(self, cells, like): return expand_cells(cells, like) # tiles override it (`llie.enhance`)
     def call(self, x, cells): return x * self.expand(cells, x)
     def compute_output_shape(self, x_shape, cells_shape): return x_shape
 
