@@ -13,7 +13,7 @@ import yaml
 __all__ = ['PRESETS', 'LLIEError', 'atomic_path', 'atomic_write', 'save_json', 'save_yaml', 'load_yaml', 'repo_root',
            'shared_dir', 'profile_path', 'parse_overrides', 'load_profile', 'preset_multiple', 'check_gate',
            'gpu_device_node', 'filtered_stderr', 'quiet_start', 'tcmalloc_library', 'allocator_in_use', 'allocator_env',
-           'preloaded_allocator', 'set_seed', 'git_commit', 'env_info', 'file_sha256']
+           'preloaded_allocator', 'set_seed', 'git_commit', 'cpu_info', 'env_info', 'file_sha256']
 
 # %% ../nbs/00_core.ipynb #c807f986
 class LLIEError(Exception):
@@ -261,6 +261,26 @@ def git_commit(path:str|Path|None=None # a folder inside the repository
         return c.stdout.strip() + ('-dirty' if d.stdout.strip() else '')
     except Exception: return None
 
+_ISA = ('avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx512_bf16', 'amx_bf16')
+
+def cpu_info(text:str|None=None # the contents of /proc/cpuinfo (None: read it; empty where there is none)
+            )->dict:
+    "The CPU's model name, family/model numbers, the instruction sets speed depends on, and a short `kind` label."
+    if text is None:
+        try: text = Path('/proc/cpuinfo').read_text()
+        except OSError: text = ''
+    first = {}
+    for line in text.splitlines():
+        k, sep, v = line.partition(':')
+        if sep and k.strip() not in first: first[k.strip()] = v.strip()
+    flags = set(first.get('flags', '').split())
+    name = first.get('model name') or platform.processor() or 'unknown CPU'
+    isa = [f for f in _ISA if f in flags]
+    simd = 'AVX-512' if 'avx512f' in flags else 'AVX2' if 'avx2' in flags else 'no AVX2' if flags else 'flags unknown'
+    fam = f" (family {first['cpu family']} model {first['model']})" if 'cpu family' in first and 'model' in first else ''
+    bf16 = ' + BF16' if {'avx512_bf16', 'amx_bf16'} & flags else ''
+    return dict(model=name, family=first.get('cpu family'), model_number=first.get('model'), isa=isa, kind=f'{name}, {simd}{bf16}{fam}')
+
 def env_info()->dict:
     "Library versions, machine, threads and git commit, to save next to every run."
     import importlib.metadata as md
@@ -269,7 +289,7 @@ def env_info()->dict:
         try: vers[p] = md.version(p)
         except md.PackageNotFoundError: vers[p] = None
     return dict(python=platform.python_version(), platform=platform.platform(), processor=platform.processor(),
-                cpu_count=os.cpu_count(), allocator=allocator_in_use(), versions=vers, git_commit=git_commit())
+                cpu=cpu_info(), cpu_count=os.cpu_count(), allocator=allocator_in_use(), versions=vers, git_commit=git_commit())
 
 def file_sha256(path:str|Path # file to hash
                )->str:

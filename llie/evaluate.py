@@ -8,7 +8,7 @@ import os, sys, csv, time, math, platform
 from functools import partial
 from pathlib import Path
 import numpy as np
-from .core import LLIEError, atomic_write, save_json, env_info
+from .core import LLIEError, atomic_write, save_json, env_info, cpu_info
 from .data import Pair, load_pair
 from .metrics import psnr, ssim, lpips_distance, gt_mean_scale
 from .baselines import BASELINES
@@ -173,11 +173,7 @@ def run_info(model=None # the evaluated model, for its dtype policy and architec
             )->dict:
     "Device, thread and precision settings that timings depend on."
     import tensorflow as tf, keras
-    cpu = platform.processor() or None
-    try:
-        for line in Path('/proc/cpuinfo').read_text().splitlines():
-            if line.startswith('model name'): cpu = line.split(':', 1)[1].strip(); break
-    except OSError: pass
+    cpu = cpu_info()
     try: usable = len(os.sched_getaffinity(0))
     except AttributeError: usable = os.cpu_count()
     threads = dict(tf_intra_op=tf.config.threading.get_intra_op_parallelism_threads(),
@@ -190,7 +186,7 @@ def run_info(model=None # the evaluated model, for its dtype policy and architec
     if model is not None:
         prec.update(model_dtype_policy=model.dtype_policy.name, model_compute_dtype=model.compute_dtype,
                     model_variable_dtype=model.variable_dtype)
-    info = dict(cpu_model=cpu, cpu_count=os.cpu_count(), cpus_usable=usable,
+    info = dict(cpu_model=cpu['model'], cpu_kind=cpu['kind'], cpu_count=os.cpu_count(), cpus_usable=usable,
                 gpus=[d.name for d in tf.config.list_physical_devices('GPU')], threads=threads, precision=prec)
     if model is not None:
         info['model'] = dict(config=getattr(model, 'llie_config', None), params=int(model.count_params()))

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import keras
 from keras import layers, ops
-from .core import LLIEError, atomic_path, save_json, PRESETS, check_gate # the preset table lives in core (checked without Keras)
+from .core import LLIEError, atomic_path, save_json, PRESETS, check_gate, cpu_info # the preset table lives in core (checked without Keras)
 
 # %% auto #0
 __all__ = ['BlurPool', 'BilinearUp2x', 'space_to_depth', 'depth_to_space', 'Conv2DTranspose', 'ChannelPool', 'SelectiveSum',
@@ -421,8 +421,7 @@ def set_precision(precision:str='float32' # 'float32', 'mixed_bfloat16', 'mixed_
     if precision == 'auto':
         if gpu_available(): precision = 'mixed_float16'
         else:
-            flags = Path('/proc/cpuinfo').read_text() if Path('/proc/cpuinfo').exists() else ''
-            precision = 'mixed_bfloat16' if ('amx_bf16' in flags or 'avx512_bf16' in flags) else 'float32'
+            precision = 'mixed_bfloat16' if {'amx_bf16', 'avx512_bf16'} & set(cpu_info()['isa']) else 'float32'
     if precision not in ('float32', 'mixed_bfloat16', 'mixed_float16'):
         raise LLIEError(f'unknown precision {precision!r}; use float32, mixed_bfloat16, mixed_float16 or auto')
     keras.mixed_precision.set_global_policy(precision)

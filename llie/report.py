@@ -136,7 +136,7 @@ def run_summary(run_dir:str|Path, # a run folder written by `llie.pipeline.run_p
     s['weights'] = _rel(metrics['weights'], run_dir) if metrics.get('weights') else None
     s['untrained_fallback'] = bool(metrics.get('untrained_fallback'))
     dev = metrics.get('device') or {}
-    s['machine'] = (f"{dev.get('cpu_model') or 'CPU'}, {dev.get('cpus_usable', dev.get('cpu_count'))} cores, "
+    s['machine'] = (f"{dev.get('cpu_kind') or dev.get('cpu_model') or 'CPU'}, {dev.get('cpus_usable', dev.get('cpu_count'))} cores, "
                     + (f"GPU: {', '.join(map(str, dev['gpus']))}" if dev.get('gpus') else 'no GPU')) if dev else None
     s['git_commit'] = env.get('git_commit')
     return s

@@ -8,7 +8,7 @@ import os, sys, json, time, csv, math, shutil, tempfile
 from pathlib import Path
 import numpy as np
 import keras
-from .core import LLIEError, atomic_path, atomic_write, save_json, save_yaml, load_yaml, set_seed, env_info, check_gate
+from .core import LLIEError, atomic_path, atomic_write, save_json, save_yaml, load_yaml, set_seed, env_info, check_gate, cpu_info
 from .model import build_mirnet, set_precision, save_model, model_config
 from .metrics import psnr_metric, ssim_metric, lpips_metric
 from .loss import CharbonnierLoss
@@ -27,6 +27,10 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         self.dir, self.stateful, self.keep = Path(backup_dir), list(stateful), keep
         self.read_dir = Path(read_dir) if read_dir else self.dir  # a non-chief worker restores the chief's backups
         self.ema_swap, self.restored_epoch = ema_swap, None
+        self.seconds, self.segments, self._t = 0., [], None   # training time over every session of the run (`_save_model`)
+        self._session = f'{os.getpid()}-{time.time_ns()}'
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs); self._t = time.perf_counter()
     def _latest(self):
         p = self.read_dir/'latest'
         if not p.exists(): return None
@@ -40,6 +44,7 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         self.model.load_weights(d/'model.weights.h5')
         st = json.loads((d/'state.json').read_text())
         self.model._initial_epoch = self.restored_epoch = st['epoch']
+        self.seconds, self.segments = float(st.get('train_seconds', 0.)), list(st.get('segments', []))
         for cb in self.stateful:
             for k, v in st['callbacks'].get(type(cb).__name__, {}).items(): setattr(cb, k, v)
     def _save_model(self):
@@ -50,9 +55,16 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         try: self.model.save_weights(d/'model.weights.h5', overwrite=True)
         finally:
             if swapped: self.ema_swap._swap_variables()
+        now = time.perf_counter(); dt, self._t = now - (self._t or now), now
+        self.seconds += dt
+        if self.segments and self.segments[-1].get('session') == self._session:
+            seg = self.segments[-1]; seg.update(to_epoch=self._current_epoch, seconds=seg['seconds'] + dt)
+        else: self.segments.append(dict(session=self._session, cpu=cpu_info()['kind'], from_epoch=self._current_epoch,
+                                        to_epoch=self._current_epoch, seconds=dt))
         cbs = {type(cb).__name__: {k: _plain(getattr(cb, k)) for k in _STATE_KEYS if hasattr(cb, k)} for cb in self.stateful}
         save_json({'epoch': self._current_epoch, 'callbacks': cbs,
-                   'lr': float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))}, d/'state.json')
+                   'lr': float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
+                   'train_seconds': self.seconds, 'segments': self.segments}, d/'state.json')
         with atomic_write(self.dir/'latest') as f: f.write(name)
         for old in sorted(self.dir.glob('epoch-*'))[:-self.keep]:
             for f in old.iterdir(): f.unlink()
@@ -347,8 +359,8 @@ def _train(run_dir, out, chief, plan, a, modes, verbose):
     if resumed and verbose: print(f'resumed from epoch {resumed}')
     dt = time.perf_counter() - t0
     prev = json.loads((out/'train_summary.json').read_text()) if (out/'train_summary.json').exists() else {}
-    summary = {'seconds_this_session': dt, 'seconds_total': prev.get('seconds_total', prev.get('seconds_this_session', 0.)) + dt,
-               'resumed_from_epoch': resumed,
+    summary = {'seconds_this_session': dt, 'seconds_total': backup.seconds if backup.segments else prev.get('seconds_total', prev.get('seconds_this_session', 0.)) + dt,
+               'segments': backup.segments, 'resumed_from_epoch': resumed,
                'best_by': best_by, 'best_value': best.best, 'epochs': len(read_history(out/'history.csv')),
                'final_lr': float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
                'optimizer_steps': int(model.optimizer.iterations.numpy()), 'chief': chief}
