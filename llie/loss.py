@@ -24,18 +24,21 @@ def charbonnier_loss(y_true, # ground truth, any shape (e.g. NxHxWx3), values in
 # %% ../nbs/03a_loss.ipynb #14474e66
 @keras.saving.register_keras_serializable('llie')
 class CharbonnierLoss(keras.losses.Loss):
-    "Serialisable Keras loss: Charbonnier loss per sample (mean over all but the batch axis), float32; optionally plus `ssim_weight * (1 - SSIM)`, `lpips_weight * LPIPS` and `color_weight * colour error` (L1 of the per-image mean RGB)."
+    "Serialisable Keras loss: Charbonnier loss per sample (mean over all but the batch axis), float32; optionally plus `ssim_weight * (1 - SSIM)`, `lpips_weight * LPIPS` and `color_weight * colour error` (L1 of the mean RGB per image, or per `color_cell`-pixel cell)."
     def __init__(self,
                  eps:float=1e-3, # smoothing constant epsilon
                  ssim_weight:float=0., # weight of the (1 - SSIM) term; 0 is the recipe's pure Charbonnier loss
                  lpips_weight:float=0., # weight of an LPIPS (AlexNet v0.1, `LPIPSAlex`) term; 0: none
                  color_weight:float=0., # weight of a colour term: sum over RGB of |mean(pred) - mean(true)| per image (global brightness and cast)
+                 color_cell:int=0, # 0: the colour term compares whole-image means; n > 0: means over n x n-pixel cells (local brightness), averaged over the cells
                  name:str='charbonnier', **kw):
         super().__init__(name=name, **kw)
         self.eps, self.ssim_weight, self.lpips_weight = float(eps), float(ssim_weight), float(lpips_weight)
         self.color_weight = float(color_weight)
         for k in ('ssim_weight', 'lpips_weight', 'color_weight'):
             if getattr(self, k) < 0: raise LLIEError(f'{k} must be >= 0, got {getattr(self, k)}')
+        if int(color_cell) != color_cell or color_cell < 0: raise LLIEError(f'color_cell must be an integer >= 0, got {color_cell}')
+        self.color_cell = int(color_cell)
         self._lpips = _keras_lpips() if self.lpips_weight else None   # built now: a missing weight file fails here, not mid-fit
     def call(self, y_true, y_pred):
         y_true = ops.cast(y_true, 'float32'); y_pred = ops.cast(y_pred, 'float32')
@@ -50,8 +53,15 @@ class CharbonnierLoss(keras.losses.Loss):
             loss = loss + self.lpips_weight * self._lpips(y_true, y_pred)
         if self.color_weight:
             if len(d.shape) != 4: raise LLIEError(f'the colour term needs NxHxWxC batches, got shape {tuple(d.shape)}')
-            dm = ops.mean(y_pred, axis=(1, 2)) - ops.mean(y_true, axis=(1, 2))
-            loss = loss + self.color_weight * ops.sum(ops.abs(dm), axis=-1)
+            if self.color_cell:  # cells that fit whole; a remainder strip at the bottom/right is left out
+                n = self.color_cell
+                if any(s is not None and s < n for s in d.shape[1:3]):
+                    raise LLIEError(f'color_cell={n}: larger than the {d.shape[1]}x{d.shape[2]} training images; use a smaller cell')
+                dm = ops.average_pool(y_pred, n, n, 'valid') - ops.average_pool(y_true, n, n, 'valid')
+                loss = loss + self.color_weight * ops.mean(ops.sum(ops.abs(dm), axis=-1), axis=(1, 2))
+            else:
+                dm = ops.mean(y_pred, axis=(1, 2)) - ops.mean(y_true, axis=(1, 2))
+                loss = loss + self.color_weight * ops.sum(ops.abs(dm), axis=-1)
         return loss
     def get_config(self): return {**super().get_config(), 'eps': self.eps, 'ssim_weight': self.ssim_weight, 'lpips_weight': self.lpips_weight,
-                                        'color_weight': self.color_weight}
+                                        'color_weight': self.color_weight, 'color_cell': self.color_cell}

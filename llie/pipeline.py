@@ -123,7 +123,7 @@ PARAMETERS = {
     'epochs': Int(1), 'steps_per_epoch': Int(1), 'batch_size': Int(1), 'crop_size': Int(1),
     'lr': Float(0, lo_open=True), 'lr_factor': Float(0, 1, lo_open=True, hi_open=True), 'lr_patience': Int(0),
     'min_lr': Float(0), 'charbonnier_eps': Float(0, lo_open=True),
-    'ssim_weight': _weight, 'lpips_weight': _weight, 'color_weight': _weight,
+    'ssim_weight': _weight, 'lpips_weight': _weight, 'color_weight': _weight, 'color_cell': Int(0),
     'strategy': OneOf('default', 'mirrored', 'multiworker'),
     'max_val_images': Int(1, none=True), 'max_test_images': Int(1, none=True),
     'init_weights': ExistingPath('file'), 'weights': ExistingPath('file'), 'unpaired': ExistingPath('dir'),
@@ -143,6 +143,7 @@ def _crop_rule(cfg:dict, crop:int, where:str)->list:
            if cfg.get('preset') in PRESETS else {}
     need['the SSIM metric of every training step needs 11'] = 11
     if _is_num(cfg.get('lpips_weight')) and cfg['lpips_weight'] > 0: need['LPIPS in the loss (lpips_weight > 0) needs 32'] = 32
+    if _is_int(cfg.get('color_cell')) and cfg['color_cell'] > 0: need[f'the colour term with color_cell={cfg["color_cell"]} needs {cfg["color_cell"]}'] = cfg['color_cell']
     bad = [k for k, n in need.items() if crop < n]
     return [f'{where}={crop}: too small, at least {max(need[k] for k in bad)} ({"; ".join(bad)})'] if bad else []
 

@@ -122,7 +122,7 @@ def run_summary(run_dir:str|Path, # a run folder written by `llie.pipeline.run_p
     s['splits'] = {k: dict(pairs=v.get('pairs'), groups=v.get('groups')) for k, v in counts.items() if isinstance(v, dict)}
     arch = model.get('architecture') or best.get('architecture') or {}
     s['preset'], s['params'], s['precision'] = arch.get('preset') or cfg.get('preset'), model.get('params'), cfg.get('precision')
-    keys = ['epochs', 'steps_per_epoch', 'batch_size', 'crop_size', 'lr', 'ssim_weight', 'lpips_weight', 'color_weight', 'gate', 'best_by', 'init_weights']
+    keys = ['epochs', 'steps_per_epoch', 'batch_size', 'crop_size', 'lr', 'ssim_weight', 'lpips_weight', 'color_weight', 'color_cell', 'gate', 'best_by', 'init_weights']
     s['training'] = {k: cfg[k] for k in keys if cfg.get(k) is not None}
     s['training'].update({k: train[k] for k in ('epochs', 'best_by', 'resumed_from_epoch') if train.get(k) is not None})
     s['best_epoch'] = best.get('epoch')
@@ -200,7 +200,7 @@ def summary_html(s:dict, # from `run_summary`
         parts.append(f"{e(t['epochs'])} epochs" + (f" × {e(t['steps_per_epoch'])} steps" if 'steps_per_epoch' in t else ''))
         if 'batch_size' in t: parts.append(f"batch {e(t['batch_size'])}" + (f" × {e(t['crop_size'])}×{e(t['crop_size'])} crops" if 'crop_size' in t else ''))
         if 'lr' in t: parts.append(f"lr {e(t['lr'])}")
-        parts.append('loss Charbonnier' + ''.join(f" + {e(t[k])} {n}" for k, n in (('ssim_weight', '(1 - SSIM)'), ('lpips_weight', 'LPIPS'), ('color_weight', 'colour')) if t.get(k)))
+        parts.append('loss Charbonnier' + ''.join(f" + {e(t[k])} {n}" for k, n in (('ssim_weight', '(1 - SSIM)'), ('lpips_weight', 'LPIPS'), ('color_weight', 'colour' + (f" ({e(t['color_cell'])}-pixel cells)" if t.get('color_cell') else ''))) if t.get(k)))
     if s.get('best_epoch') is not None: parts.append(f"best epoch {e(s['best_epoch'])}" + (f" by {e(t['best_by'])}" if t.get('best_by') else ''))
     if t.get('init_weights'): parts.append(f"started from <code>{e(Path(str(t['init_weights'])).name)}</code>")
     if t.get('resumed_from_epoch') is not None: parts.append(f"resumed after epoch {e(t['resumed_from_epoch'])}")

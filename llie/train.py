@@ -227,6 +227,7 @@ def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, 
           ssim_weight:float=0., # weight of a (1 - SSIM) term added to the loss (0: the recipe's pure Charbonnier)
           lpips_weight:float=0., # weight of an LPIPS (AlexNet v0.1) term added to the loss; > 0 also logs `lpips`/`val_lpips`
           color_weight:float=0., # weight of a colour term (L1 of the per-image mean RGB) added to the loss
+          color_cell:int=0, # 0: the colour term compares whole-image means; n > 0: the means of n x n-pixel cells (at most the smallest crop)
           schedule:str='plateau', # 'plateau' (the recipe: ReduceLROnPlateau on val PSNR) or 'cosine' (warm-up, then cosine decay)
           warmup_epochs:int=0, # linear warm-up epochs of the cosine schedule
           ema:float=0., # momentum of an exponential moving average of the weights (0: none; e.g. 0.999)
@@ -257,6 +258,8 @@ def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, 
     if clipnorm is not None and not clipnorm > 0: raise LLIEError(f'clipnorm must be > 0 or None, got {clipnorm}')
     args['gate'] = check_gate(gate)
     plan = S.crop_plan(crop_schedule, crop_size, batch_size)
+    if color_cell and color_cell > min(c for _, c, _ in plan):
+        raise LLIEError(f'color_cell={color_cell} is larger than the smallest training crop ({min(c for _, c, _ in plan)}); use a smaller cell')
     make_schedule(schedule, lr, epochs * steps_per_epoch, warmup_epochs * steps_per_epoch, min_lr)  # checks the schedule before any work
     run_dir = Path(run_dir)
     chief, role = _worker_role(strategy)
@@ -303,7 +306,7 @@ def _train(run_dir, out, chief, plan, a, modes, verbose):
         if a['init_weights']: model.load_weights(a['init_weights'])
         rate = make_schedule(a['schedule'], a['lr'], epochs * steps, a['warmup_epochs'] * steps, a['min_lr'])
         opt = keras.optimizers.Adam(rate, global_clipnorm=a['clipnorm'], use_ema=a['ema'] > 0, ema_momentum=a['ema'] or 0.99)
-        model.compile(optimizer=opt, loss=CharbonnierLoss(a['charbonnier_eps'], a['ssim_weight'], a['lpips_weight'], a['color_weight']),
+        model.compile(optimizer=opt, loss=CharbonnierLoss(a['charbonnier_eps'], a['ssim_weight'], a['lpips_weight'], a['color_weight'], a['color_cell']),
                       metrics=[psnr_metric, ssim_metric] + ([lpips_metric] if a['lpips_weight'] else []))
     start = json.loads((done/'state.json').read_text())['epoch'] * steps if done is not None else 0
     first = start // steps
