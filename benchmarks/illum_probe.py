@@ -1,0 +1,127 @@
+"""A probe for a learned low-resolution illumination gain in front of MIRNet, before any full run with one.
+
+    python benchmarks/illum_probe.py out.json control branch [joint]
+
+The mixed-exposure test of issue 22 fails mostly in the shadows: the shipped model leaves the darkest third of a
+mixed-exposure frame at about 0.74 of the target's brightness (experiments.md, session 24), and neither local
+statistics in the attention (run 19) nor a local colour term (session 24's probe) moved it. A Retinex-style
+illumination branch is a direct lever: a small CNN on the input shrunk 8x and 32x (so it sees hundreds of pixels
+around each position) predicts a smooth log-gain map, upsampled bilinearly; the network then enhances
+`x * exp(gain)`. Its last convolution starts at zero, so the start model is exactly the shipped one.
+
+Arms (every arm from the same start weights, on the same batches of the default profile's stream, as
+`benchmarks/loss_probe.py`; the profile's loss; Adam with its gradient clipping; no EMA):
+- `control`: the shipped network, everything trained at `--lr`;
+- `branch`: the shipped network frozen, only the branch trained at `--branch-lr`;
+- `joint`: the branch at `--branch-lr`, the network at `--lr` (two optimisers' worth: the network's gradients are
+  scaled so that Adam's steps match `--lr`).
+Scored with the model's exposure gate on the original input, as `loss_probe.py` scores (LOL, pass-through, mixed
+exposure with shadow / lit brightness). CPU-heavy: alone on the machine.
+"""
+import argparse, json, sys, time
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
+
+
+def illum_branch(x, width=16, name='illum'):
+    "Log-gain map (N x H x W x 1) from the input x (NHWC in [0, 1]): convolutions at 1/8 and 1/32 scale, last one zero."
+    import keras, tensorflow as tf
+    from keras import layers
+    L = keras.layers
+    def conv(c, k=3, zero=False, act='relu', n=None):
+        return L.Conv2D(c, k, padding='same', activation=act, name=f'{name}_{n}',
+                        kernel_initializer='zeros' if zero else 'glorot_uniform')
+    feat = L.Lambda(lambda t: tf.concat([t, tf.reduce_max(t, -1, keepdims=True), tf.reduce_mean(t, -1, keepdims=True)], -1), name=f'{name}_feat')(x)
+    a = L.AveragePooling2D(8, padding='same', name=f'{name}_pool8')(feat)
+    a = conv(width, n='a1')(a)
+    b = L.AveragePooling2D(4, padding='same', name=f'{name}_pool32')(a)
+    b = conv(width, n='b1')(b); b = conv(width, n='b2')(b)
+    bu = L.Lambda(lambda ts: tf.image.resize(ts[0], tf.shape(ts[1])[1:3], 'bilinear'), name=f'{name}_upb')([b, a])
+    c = conv(width, n='c1')(L.Concatenate(name=f'{name}_cat')([a, bu]))
+    g = conv(1, 1, zero=True, act=None, n='out')(c)
+    return L.Lambda(lambda ts: tf.image.resize(ts[0], tf.shape(ts[1])[1:3], 'bilinear'), name=f'{name}_up')([g, x])
+
+
+def twin(body, gate=None):
+    "x -> body(x * exp(gain(x))), optionally the exposure gate on the original x."
+    import keras, tensorflow as tf
+    from llie.model import ExposureGate
+    inp = keras.Input((None, None, 3), name='low')
+    g = illum_branch(inp)
+    xl = keras.layers.Lambda(lambda ts: ts[0] * tf.exp(ts[1]), name='light_up')([inp, g])
+    out = body(xl)
+    if gate: out = ExposureGate(*gate, name='exposure_gate')(out, inp)
+    m = keras.Model(inp, out); m.llie_config = dict(body.llie_config, gate=gate); return m
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('out'); ap.add_argument('arms', nargs='+', choices=['control', 'branch', 'joint'])
+    ap.add_argument('--weights', default='llie/weights/default.weights.h5')
+    ap.add_argument('--steps', type=int, default=200); ap.add_argument('--lr', type=float, default=5e-5)
+    ap.add_argument('--branch-lr', type=float, default=1e-3)
+    ap.add_argument('--crop', type=int, default=400); ap.add_argument('--batch', type=int, default=2)
+    ap.add_argument('--start-step', type=int, default=4000)
+    ap.add_argument('--val', type=int, default=None, help='first N validation pairs (default: all)')
+    a = ap.parse_args(argv)
+    import keras, tensorflow as tf
+    from llie.core import load_yaml, save_json
+    from llie.data import load_splits
+    from llie.model import build_mirnet, predict_image
+    from llie.loss import CharbonnierLoss
+    from llie.synth import PairStore, train_stream_dataset
+    from llie.evaluate import evaluate_model, summarize, robustness
+    cfg = load_yaml('configs/default.yaml')
+    splits = load_splits('reports/default-model/splits.json')
+    val = splits['val'][:a.val] if a.val else splits['val']
+    arch = dict(json.loads(Path(a.weights.replace('.weights.h5', '.json')).read_text())['architecture'])
+    gate = arch.get('gate')
+    store = PairStore(splits['train'])
+    def score(m):
+        s = summarize(evaluate_model(m, val, lpips=False))
+        r = robustness(lambda x: predict_image(m, x), val, lpips=False)['summary']
+        out = {k: s[k] for k in ('psnr_mean', 'psnr_ci95', 'ssim_mean') if s.get(k) is not None}
+        out.update({k: r[k] for k in ('passthrough_psnr_mean', 'mixed_psnr_mean', 'mixed_gain_over_baseline_mean',
+                                      'mixed_gain_over_baseline_ci95', 'mixed_shadow_brightness_mean', 'mixed_lit_brightness_mean')})
+        return out
+    results = {}
+    def report(name, res):
+        results[name] = res; save_json(results, a.out)
+        print(name, json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in res.items()}), flush=True)
+    def body():
+        b = build_mirnet(**{**arch, 'gate': None}); b.load_weights(a.weights); return b
+    loss = CharbonnierLoss(eps=cfg['charbonnier_eps'], ssim_weight=cfg['ssim_weight'], lpips_weight=cfg['lpips_weight'], color_weight=cfg['color_weight'])
+    t = twin(body(), gate)
+    report('start', {'weights': a.weights, **score(t)})
+    for name in a.arms:
+        keras.utils.set_random_seed(0)
+        b = body()
+        if name == 'control': m, lr = b, a.lr
+        else:
+            m = twin(b); lr = a.branch_lr
+            if name == 'branch': b.trainable = False
+        opt = keras.optimizers.Adam(lr, global_clipnorm=cfg['clipnorm'])
+        ds = train_stream_dataset(store, cfg['steps_per_epoch'], steps=a.steps, batch_shape=(a.batch, a.crop, a.crop), seed=cfg['seed'],
+                                  crop_schedule=[[1, a.crop, a.batch]], synth_fraction=cfg['synth_fraction'],
+                                  passthrough_fraction=cfg['passthrough_fraction'], jpeg_fraction=cfg['jpeg_fraction'],
+                                  spatial_fraction=cfg['spatial_fraction'], start_step=a.start_step)
+        if name == 'joint': # one optimiser per part: the body's own Adam at --lr
+            bopt = keras.optimizers.Adam(a.lr, global_clipnorm=cfg['clipnorm'])
+            bv = b.trainable_variables; gv = [v for v in m.trainable_variables if v.path.startswith('illum')]
+            @tf.function
+            def step(x, y):
+                with tf.GradientTape() as tape: l = loss(y, m(x, training=True))
+                gb, gg = tape.gradient(l, [bv, gv]); opt.apply_gradients(zip(gg, gv)); bopt.apply_gradients(zip(gb, bv)); return l
+            t0 = time.time()
+            for x, y in ds: final = float(step(x, y))
+        else:
+            m.compile(optimizer=opt, loss=loss)
+            t0 = time.time(); final = float(m.fit(ds, epochs=1, steps_per_epoch=a.steps, verbose=0).history['loss'][-1])
+        if name == 'control': g = build_mirnet(**arch); g.set_weights(m.get_weights())
+        else: g = twin(b, gate); g.set_weights(m.get_weights())
+        gains = [float(v.numpy().std()) for v in m.trainable_variables if 'illum_out' in v.path] if name != 'control' else []
+        report(name, {'steps': a.steps, 'lr': a.lr, 'branch_lr': a.branch_lr, 'train_seconds': round(time.time() - t0, 1),
+                      'final_loss': final, 'illum_out_weight_std': gains, **score(g)})
+
+if __name__ == '__main__': main()
