@@ -64,8 +64,13 @@ def main(argv=None):
     ap.add_argument('--crop', type=int, default=400); ap.add_argument('--batch', type=int, default=2)
     ap.add_argument('--start-step', type=int, default=4000)
     ap.add_argument('--val', type=int, default=None, help='first N validation pairs (default: all)')
+    ap.add_argument('--lit', default=None, help="'LO,HI': the exposure range of the lit part of the stream's spatially varying inputs (llie.synth.synth_low's `lit`; default its own)")
+    ap.add_argument('--no-start', action='store_true', help='do not score the start weights again')
     a = ap.parse_args(argv)
     import keras, tensorflow as tf
+    if a.lit: # the stream's batches call llie.synth.synth_low by name
+        import functools, llie.synth as S
+        S.synth_low = functools.partial(S.synth_low, lit=tuple(float(v) for v in a.lit.split(',')))
     from llie.core import load_yaml, save_json
     from llie.data import load_splits
     from llie.model import build_mirnet, predict_image
@@ -85,15 +90,16 @@ def main(argv=None):
         out.update({k: r[k] for k in ('passthrough_psnr_mean', 'mixed_psnr_mean', 'mixed_gain_over_baseline_mean',
                                       'mixed_gain_over_baseline_ci95', 'mixed_shadow_brightness_mean', 'mixed_lit_brightness_mean')})
         return out
-    results = {}
+    results = json.loads(Path(a.out).read_text()) if Path(a.out).exists() else {}
     def report(name, res):
+        name = f'{name}@lit{a.lit}' if a.lit else name
         results[name] = res; save_json(results, a.out)
         print(name, json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in res.items()}), flush=True)
     def body():
         b = build_mirnet(**{**arch, 'gate': None}); b.load_weights(a.weights); return b
     loss = CharbonnierLoss(eps=cfg['charbonnier_eps'], ssim_weight=cfg['ssim_weight'], lpips_weight=cfg['lpips_weight'], color_weight=cfg['color_weight'])
     t = twin(body(), gate)
-    report('start', {'weights': a.weights, **score(t)})
+    if not a.no_start: report('start', {'weights': a.weights, **score(t)})
     for name in a.arms:
         keras.utils.set_random_seed(0)
         b = body()
@@ -121,7 +127,7 @@ def main(argv=None):
         if name == 'control': g = build_mirnet(**arch); g.set_weights(m.get_weights())
         else: g = twin(b, gate); g.set_weights(m.get_weights())
         gains = [float(v.numpy().std()) for v in m.trainable_variables if 'illum_out' in v.path] if name != 'control' else []
-        report(name, {'steps': a.steps, 'lr': a.lr, 'branch_lr': a.branch_lr, 'train_seconds': round(time.time() - t0, 1),
+        report(name, {'lit': a.lit, 'steps': a.steps, 'lr': a.lr, 'branch_lr': a.branch_lr, 'train_seconds': round(time.time() - t0, 1),
                       'final_loss': final, 'illum_out_weight_std': gains, **score(g)})
 
 if __name__ == '__main__': main()
