@@ -13,6 +13,8 @@ Arms (every arm from the same start weights, on the same batches of the default 
 `benchmarks/loss_probe.py`; the profile's loss; Adam with its gradient clipping; no EMA):
 - `control`: the shipped network, everything trained at `--lr`;
 - `branch`: the shipped network frozen, only the branch trained at `--branch-lr`;
+- `post`: the network frozen, the branch after it: `body(x) * exp(gain(x, body(x)))`, the gain from the input and
+  the network's output (a local brightness correction of the output), trained at `--branch-lr`;
 - `joint`: the branch at `--branch-lr`, the network at `--lr` (two optimisers' worth: the network's gradients are
   scaled so that Adam's steps match `--lr`).
 Scored with the model's exposure gate on the original input, as `loss_probe.py` scores (LOL, pass-through, mixed
@@ -24,15 +26,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 
-def illum_branch(x, width=16, name='illum'):
-    "Log-gain map (N x H x W x 1) from the input x (NHWC in [0, 1]): convolutions at 1/8 and 1/32 scale, last one zero."
+def illum_branch(x, width=16, name='illum', y=None):
+    "Log-gain map (N x H x W x 1) from the input x (NHWC in [0, 1]) (and an output y): convolutions at 1/8 and 1/32 scale, last one zero."
     import keras, tensorflow as tf
     from keras import layers
     L = keras.layers
+    src = x if y is None else L.Concatenate(name=f'{name}_xy')([x, y])
     def conv(c, k=3, zero=False, act='relu', n=None):
         return L.Conv2D(c, k, padding='same', activation=act, name=f'{name}_{n}',
                         kernel_initializer='zeros' if zero else 'glorot_uniform')
-    feat = L.Lambda(lambda t: tf.concat([t, tf.reduce_max(t, -1, keepdims=True), tf.reduce_mean(t, -1, keepdims=True)], -1), name=f'{name}_feat')(x)
+    feat = L.Lambda(lambda t: tf.concat([t, tf.reduce_max(t, -1, keepdims=True), tf.reduce_mean(t, -1, keepdims=True)], -1), name=f'{name}_feat')(src)
     a = L.AveragePooling2D(8, padding='same', name=f'{name}_pool8')(feat)
     a = conv(width, n='a1')(a)
     b = L.AveragePooling2D(4, padding='same', name=f'{name}_pool32')(a)
@@ -43,21 +46,25 @@ def illum_branch(x, width=16, name='illum'):
     return L.Lambda(lambda ts: tf.image.resize(ts[0], tf.shape(ts[1])[1:3], 'bilinear'), name=f'{name}_up')([g, x])
 
 
-def twin(body, gate=None):
-    "x -> body(x * exp(gain(x))), optionally the exposure gate on the original x."
+def twin(body, gate=None, post=False):
+    "x -> body(x * exp(gain(x))) (post: body(x) * exp(gain(x, body(x)))), optionally the exposure gate on the original x."
     import keras, tensorflow as tf
     from llie.model import ExposureGate
     inp = keras.Input((None, None, 3), name='low')
-    g = illum_branch(inp)
-    xl = keras.layers.Lambda(lambda ts: ts[0] * tf.exp(ts[1]), name='light_up')([inp, g])
-    out = body(xl)
+    if post:
+        y = body(inp); g = illum_branch(inp, y=y)
+        out = keras.layers.Lambda(lambda ts: ts[0] * tf.exp(ts[1]), name='light_up')([y, g])
+    else:
+        g = illum_branch(inp)
+        xl = keras.layers.Lambda(lambda ts: ts[0] * tf.exp(ts[1]), name='light_up')([inp, g])
+        out = body(xl)
     if gate: out = ExposureGate(*gate, name='exposure_gate')(out, inp)
     m = keras.Model(inp, out); m.llie_config = dict(body.llie_config, gate=gate); return m
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('out'); ap.add_argument('arms', nargs='+', choices=['control', 'branch', 'joint'])
+    ap.add_argument('out'); ap.add_argument('arms', nargs='+', choices=['control', 'branch', 'joint', 'post'])
     ap.add_argument('--weights', default='llie/weights/default.weights.h5')
     ap.add_argument('--steps', type=int, default=200); ap.add_argument('--lr', type=float, default=5e-5)
     ap.add_argument('--branch-lr', type=float, default=1e-3)
@@ -92,7 +99,7 @@ def main(argv=None):
         return out
     results = json.loads(Path(a.out).read_text()) if Path(a.out).exists() else {}
     def report(name, res):
-        name = f'{name}@lit{a.lit}' if a.lit else name
+        name = (f'{name}@lit{a.lit}' if a.lit else name) + (f'@{a.steps}' if a.steps != 200 and name != 'start' else '')
         results[name] = res; save_json(results, a.out)
         print(name, json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in res.items()}), flush=True)
     def body():
@@ -105,8 +112,8 @@ def main(argv=None):
         b = body()
         if name == 'control': m, lr = b, a.lr
         else:
-            m = twin(b); lr = a.branch_lr
-            if name == 'branch': b.trainable = False
+            m = twin(b, post=name == 'post'); lr = a.branch_lr
+            if name in ('branch', 'post'): b.trainable = False
         opt = keras.optimizers.Adam(lr, global_clipnorm=cfg['clipnorm'])
         ds = train_stream_dataset(store, cfg['steps_per_epoch'], steps=a.steps, batch_shape=(a.batch, a.crop, a.crop), seed=cfg['seed'],
                                   crop_schedule=[[1, a.crop, a.batch]], synth_fraction=cfg['synth_fraction'],
@@ -125,7 +132,7 @@ def main(argv=None):
             m.compile(optimizer=opt, loss=loss)
             t0 = time.time(); final = float(m.fit(ds, epochs=1, steps_per_epoch=a.steps, verbose=0).history['loss'][-1])
         if name == 'control': g = build_mirnet(**arch); g.set_weights(m.get_weights())
-        else: g = twin(b, gate); g.set_weights(m.get_weights())
+        else: g = twin(b, gate, post=name == 'post'); g.set_weights(m.get_weights())
         gains = [float(v.numpy().std()) for v in m.trainable_variables if 'illum_out' in v.path] if name != 'control' else []
         report(name, {'lit': a.lit, 'steps': a.steps, 'lr': a.lr, 'branch_lr': a.branch_lr, 'train_seconds': round(time.time() - t0, 1),
                       'final_loss': final, 'illum_out_weight_std': gains, **score(g)})
