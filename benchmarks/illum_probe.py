@@ -72,12 +72,39 @@ def main(argv=None):
     ap.add_argument('--start-step', type=int, default=4000)
     ap.add_argument('--val', type=int, default=None, help='first N validation pairs (default: all)')
     ap.add_argument('--lit', default=None, help="'LO,HI': the exposure range of the lit part of the stream's spatially varying inputs (llie.synth.synth_low's `lit`; default its own)")
+    ap.add_argument('--loss', default='', help="'k=v,...': changes to the profile's loss weights (ssim_weight, lpips_weight, color_weight)")
+    ap.add_argument('--test-gen', action='store_true', help="diagnostic: every synthetic input of the stream made by the mixed-exposure test's own generator (llie.synth.mixed_exposure_input)")
+    ap.add_argument('--spatial-shadow', default=None, help="'LO,HI': the darkest exposure of the stream's spatially varying inputs, drawn log-uniformly (default: the global range of llie.synth.synth_low)")
     ap.add_argument('--no-start', action='store_true', help='do not score the start weights again')
     a = ap.parse_args(argv)
     import keras, tensorflow as tf
-    if a.lit: # the stream's batches call llie.synth.synth_low by name
+    if a.spatial_shadow: # synth_low with the spatial mode's shadow drawn from its own range
+        import llie.synth as S
+        orig, lo_hi = S.synth_low, tuple(float(v) for v in a.spatial_shadow.split(','))
+        lit = tuple(float(v) for v in a.lit.split(',')) if a.lit else (0.3, 1.0)
+        def gen(high, rng, passthrough=0.15, spatial=0.6, jpeg=0.3, **kw):
+            x = S._to_float(high)
+            if rng.random() < passthrough: low = np.round(x * 255).astype(np.uint8)
+            else:
+                if rng.random() < spatial:
+                    k = float(np.exp(rng.uniform(*np.log(lo_hi))))
+                    f = S.smooth_field(*x.shape[:2], rng) ** float(np.exp(rng.uniform(np.log(0.3), np.log(3.))))
+                    k_hi = max(k, float(rng.uniform(*lit)))
+                    e = np.exp(np.log(k) * (1 - f) + np.log(k_hi) * f)
+                else: e = float(np.exp(rng.uniform(*np.log((0.015, 0.6)))))
+                low = S.expose(x, e, rng)
+            if rng.random() < jpeg: low = S.jpeg_roundtrip(low, int(rng.integers(60, 96)))
+            return low, None, None
+        S.synth_low = gen
+    elif a.lit: # the stream's batches call llie.synth.synth_low by name
         import functools, llie.synth as S
         S.synth_low = functools.partial(S.synth_low, lit=tuple(float(v) for v in a.lit.split(',')))
+    if a.test_gen:
+        import llie.synth as S
+        def gen(high, rng, **kw):
+            lo = S.mixed_exposure_input(high, int(rng.integers(2**31)))
+            return np.round(lo * 255).astype(np.uint8), 'spatial', None
+        S.synth_low = gen
     from llie.core import load_yaml, save_json
     from llie.data import load_splits
     from llie.model import build_mirnet, predict_image
@@ -99,12 +126,19 @@ def main(argv=None):
         return out
     results = json.loads(Path(a.out).read_text()) if Path(a.out).exists() else {}
     def report(name, res):
-        name = (f'{name}@lit{a.lit}' if a.lit else name) + (f'@{a.steps}' if a.steps != 200 and name != 'start' else '')
+        name = (f'{name}@testgen' if a.test_gen and name != 'start' else name)
+        name = (f'{name}@shadow{a.spatial_shadow}' if a.spatial_shadow and name != 'start' else name)
+        name = (f'{name}@lit{a.lit}' if a.lit else name) + (f'@loss[{a.loss}]' if a.loss and name != 'start' else '') + (f'@{a.steps}' if a.steps != 200 and name != 'start' else '')
         results[name] = res; save_json(results, a.out)
         print(name, json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in res.items()}), flush=True)
     def body():
         b = build_mirnet(**{**arch, 'gate': None}); b.load_weights(a.weights); return b
-    loss = CharbonnierLoss(eps=cfg['charbonnier_eps'], ssim_weight=cfg['ssim_weight'], lpips_weight=cfg['lpips_weight'], color_weight=cfg['color_weight'])
+    lw = dict(ssim_weight=cfg['ssim_weight'], lpips_weight=cfg['lpips_weight'], color_weight=cfg['color_weight'])
+    for item in filter(None, a.loss.split(',')):
+        k, _, v = item.partition('=')
+        if k not in lw: raise SystemExit(f'--loss: {k!r} is not one of {", ".join(lw)}')
+        lw[k] = float(v)
+    loss = CharbonnierLoss(eps=cfg['charbonnier_eps'], **lw)
     t = twin(body(), gate)
     if not a.no_start: report('start', {'weights': a.weights, **score(t)})
     for name in a.arms:
@@ -134,7 +168,7 @@ def main(argv=None):
         if name == 'control': g = build_mirnet(**arch); g.set_weights(m.get_weights())
         else: g = twin(b, gate, post=name == 'post'); g.set_weights(m.get_weights())
         gains = [float(v.numpy().std()) for v in m.trainable_variables if 'illum_out' in v.path] if name != 'control' else []
-        report(name, {'lit': a.lit, 'steps': a.steps, 'lr': a.lr, 'branch_lr': a.branch_lr, 'train_seconds': round(time.time() - t0, 1),
+        report(name, {'lit': a.lit, 'loss': lw, 'steps': a.steps, 'lr': a.lr, 'branch_lr': a.branch_lr, 'train_seconds': round(time.time() - t0, 1),
                       'final_loss': final, 'illum_out_weight_std': gains, **score(g)})
 
 if __name__ == '__main__': main()
