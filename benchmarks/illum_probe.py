@@ -1,24 +1,31 @@
-"""A probe for a learned low-resolution illumination gain in front of MIRNet, before any full run with one.
+"""Probes for the mixed-exposure shortfall of issue 22: gain maps around MIRNet, and changes of the training stream.
 
-    python benchmarks/illum_probe.py out.json control branch [joint]
+    python benchmarks/illum_probe.py out.json control branch joint post [--lit LO,HI] [--spatial-shadow LO,HI]
+                                     [--loss k=v,...] [--steps N] [--test-gen] [--no-start]
 
-The mixed-exposure test of issue 22 fails mostly in the shadows: the shipped model leaves the darkest third of a
-mixed-exposure frame at about 0.74 of the target's brightness (experiments.md, session 24), and neither local
-statistics in the attention (run 19) nor a local colour term (session 24's probe) moved it. A Retinex-style
-illumination branch is a direct lever: a small CNN on the input shrunk 8x and 32x (so it sees hundreds of pixels
-around each position) predicts a smooth log-gain map, upsampled bilinearly; the network then enhances
-`x * exp(gain)`. Its last convolution starts at zero, so the start model is exactly the shipped one.
+The shipped model leaves the darkest third of a mixed-exposure frame at about 0.74 of the target's brightness
+(experiments.md, session 24). Every arm starts from the same weights (the shipped model) and trains `--steps` steps on
+the same batches of the default profile's stream (as `benchmarks/loss_probe.py`: 2 x 400-pixel crops from stream
+step 4000, the profile's loss, Adam with its gradient clipping, no EMA), then is scored with the model's exposure
+gate on the validation split: LOL PSNR / SSIM, pass-through, mixed exposure with the shadow / lit brightness.
+Results are added to `out.json` under the arm's name and its options.
 
-Arms (every arm from the same start weights, on the same batches of the default profile's stream, as
-`benchmarks/loss_probe.py`; the profile's loss; Adam with its gradient clipping; no EMA):
+Arms:
 - `control`: the shipped network, everything trained at `--lr`;
-- `branch`: the shipped network frozen, only the branch trained at `--branch-lr`;
-- `post`: the network frozen, the branch after it: `body(x) * exp(gain(x, body(x)))`, the gain from the input and
-  the network's output (a local brightness correction of the output), trained at `--branch-lr`;
-- `joint`: the branch at `--branch-lr`, the network at `--lr` (two optimisers' worth: the network's gradients are
-  scaled so that Adam's steps match `--lr`).
-Scored with the model's exposure gate on the original input, as `loss_probe.py` scores (LOL, pass-through, mixed
-exposure with shadow / lit brightness). CPU-heavy: alone on the machine.
+- `branch`: a Retinex-style illumination branch before the frozen network (a small CNN on the input shrunk 8x and
+  32x predicts a smooth log-gain map, last convolution zero, so it starts as the identity; the network enhances
+  `x * exp(gain)`), trained at `--branch-lr`;
+- `joint`: the branch at `--branch-lr` and the network at `--lr`, each with its own Adam;
+- `local`: the network with `local_grid=4` (channel attention and SKFF also see a 4 x 4 grid of cell means, mixed in
+  by a learnt share per channel that starts at 0, so it starts as the shipped network): the shares at
+  `--branch-lr`, the rest at `--lr`;
+- `post`: the branch after the frozen network: `body(x) * exp(gain(x, body(x)))`, a local brightness correction of
+  the output, trained at `--branch-lr`.
+Stream options (the same for every arm of one call): `--lit LO,HI` the exposure of the lit part of spatially varying
+inputs (`llie.synth.synth_low`'s `lit`); `--spatial-shadow LO,HI` the darkest exposure of spatially varying inputs
+drawn from its own range (global inputs keep 0.015-0.6); `--test-gen` (a diagnostic only) every synthetic input made
+by the mixed-exposure test's own generator; `--loss` changes of the loss weights. A few hundred steps show which way
+a change pulls the network, not what a full run would reach. CPU-heavy: run it alone on the machine.
 """
 import argparse, json, sys, time
 from pathlib import Path
@@ -64,7 +71,7 @@ def twin(body, gate=None, post=False):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('out'); ap.add_argument('arms', nargs='+', choices=['control', 'branch', 'joint', 'post'])
+    ap.add_argument('out'); ap.add_argument('arms', nargs='+', choices=['control', 'branch', 'joint', 'post', 'local'])
     ap.add_argument('--weights', default='llie/weights/default.weights.h5')
     ap.add_argument('--steps', type=int, default=200); ap.add_argument('--lr', type=float, default=5e-5)
     ap.add_argument('--branch-lr', type=float, default=1e-3)
@@ -80,7 +87,7 @@ def main(argv=None):
     import keras, tensorflow as tf
     if a.spatial_shadow: # synth_low with the spatial mode's shadow drawn from its own range
         import llie.synth as S
-        orig, lo_hi = S.synth_low, tuple(float(v) for v in a.spatial_shadow.split(','))
+        lo_hi = tuple(float(v) for v in a.spatial_shadow.split(','))
         lit = tuple(float(v) for v in a.lit.split(',')) if a.lit else (0.3, 1.0)
         def gen(high, rng, passthrough=0.15, spatial=0.6, jpeg=0.3, **kw):
             x = S._to_float(high)
@@ -145,6 +152,10 @@ def main(argv=None):
         keras.utils.set_random_seed(0)
         b = body()
         if name == 'control': m, lr = b, a.lr
+        elif name == 'local':
+            m = build_mirnet(**{**arch, 'gate': None, 'local_grid': 4}); lr = a.branch_lr
+            for v, w in zip([v for v in m.weights if not v.path.endswith('mix')], b.weights): v.assign(w.numpy())
+            b = m
         else:
             m = twin(b, post=name == 'post'); lr = a.branch_lr
             if name in ('branch', 'post'): b.trainable = False
@@ -153,9 +164,10 @@ def main(argv=None):
                                   crop_schedule=[[1, a.crop, a.batch]], synth_fraction=cfg['synth_fraction'],
                                   passthrough_fraction=cfg['passthrough_fraction'], jpeg_fraction=cfg['jpeg_fraction'],
                                   spatial_fraction=cfg['spatial_fraction'], start_step=a.start_step)
-        if name == 'joint': # one optimiser per part: the body's own Adam at --lr
+        if name in ('joint', 'local'): # one optimiser per part: the body's own Adam at --lr
             bopt = keras.optimizers.Adam(a.lr, global_clipnorm=cfg['clipnorm'])
-            bv = b.trainable_variables; gv = [v for v in m.trainable_variables if v.path.startswith('illum')]
+            new = (lambda v: v.path.endswith('mix')) if name == 'local' else (lambda v: v.path.startswith('illum'))
+            bv = [v for v in m.trainable_variables if not new(v)]; gv = [v for v in m.trainable_variables if new(v)]
             @tf.function
             def step(x, y):
                 with tf.GradientTape() as tape: l = loss(y, m(x, training=True))
@@ -166,8 +178,10 @@ def main(argv=None):
             m.compile(optimizer=opt, loss=loss)
             t0 = time.time(); final = float(m.fit(ds, epochs=1, steps_per_epoch=a.steps, verbose=0).history['loss'][-1])
         if name == 'control': g = build_mirnet(**arch); g.set_weights(m.get_weights())
+        elif name == 'local': g = build_mirnet(**{**arch, 'local_grid': 4}); g.set_weights(m.get_weights())
         else: g = twin(b, gate, post=name == 'post'); g.set_weights(m.get_weights())
-        gains = [float(v.numpy().std()) for v in m.trainable_variables if 'illum_out' in v.path] if name != 'control' else []
+        gains = [float(v.numpy().std()) for v in m.trainable_variables if 'illum_out' in v.path] if name not in ('control', 'local') else []
+        if name == 'local': gains = [float(np.abs(v.numpy()).mean()) for v in m.trainable_variables if v.path.endswith('mix')]
         report(name, {'lit': a.lit, 'loss': lw, 'steps': a.steps, 'lr': a.lr, 'branch_lr': a.branch_lr, 'train_seconds': round(time.time() - t0, 1),
                       'final_loss': final, 'illum_out_weight_std': gains, **score(g)})
 
