@@ -180,9 +180,10 @@ def main(argv=None):
         if name == 'control': g = build_mirnet(**arch); g.set_weights(m.get_weights())
         elif name == 'local': g = build_mirnet(**{**arch, 'local_grid': 4}); g.set_weights(m.get_weights())
         else: g = twin(b, gate, post=name == 'post'); g.set_weights(m.get_weights())
+        # how far the new weights moved from 0: the branch's last kernel and bias (std), or the local shares (mean |share|)
         gains = [float(v.numpy().std()) for v in m.trainable_variables if 'illum_out' in v.path] if name not in ('control', 'local') else []
         if name == 'local': gains = [float(np.abs(v.numpy()).mean()) for v in m.trainable_variables if v.path.endswith('mix')]
         report(name, {'lit': a.lit, 'loss': lw, 'steps': a.steps, 'lr': a.lr, 'branch_lr': a.branch_lr, 'train_seconds': round(time.time() - t0, 1),
-                      'final_loss': final, 'illum_out_weight_std': gains, **score(g)})
+                      'final_loss': final, 'new_weights_size': gains, **score(g)})
 
 if __name__ == '__main__': main()
