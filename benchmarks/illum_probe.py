@@ -29,7 +29,7 @@ a change pulls the network, not what a full run would reach. CPU-heavy: run it a
 """
 import argparse, json, sys, time
 from pathlib import Path
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1])); sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np
 
 
@@ -79,7 +79,7 @@ def main(argv=None):
     ap.add_argument('--start-step', type=int, default=4000)
     ap.add_argument('--val', type=int, default=None, help='first N validation pairs (default: all)')
     ap.add_argument('--lit', default=None, help="'LO,HI': the exposure range of the lit part of the stream's spatially varying inputs (llie.synth.synth_low's `lit`; default its own)")
-    ap.add_argument('--loss', default='', help="'k=v,...': changes to the profile's loss weights (ssim_weight, lpips_weight, color_weight)")
+    ap.add_argument('--loss', default='', help="'k=v,...': changes to the profile's loss (ssim_weight, lpips_weight, color_weight, color_cell), as loss_probe.py's arms")
     ap.add_argument('--test-gen', action='store_true', help="diagnostic: every synthetic input of the stream made by the mixed-exposure test's own generator (llie.synth.mixed_exposure_input)")
     ap.add_argument('--spatial-shadow', default=None, help="'LO,HI': the darkest exposure of the stream's spatially varying inputs, drawn log-uniformly (default: the global range of llie.synth.synth_low)")
     ap.add_argument('--no-start', action='store_true', help='do not score the start weights again')
@@ -114,23 +114,17 @@ def main(argv=None):
         S.synth_low = gen
     from llie.core import load_yaml, save_json
     from llie.data import load_splits
-    from llie.model import build_mirnet, predict_image
+    from llie.model import build_mirnet
     from llie.loss import CharbonnierLoss
-    from llie.synth import PairStore, train_stream_dataset
-    from llie.evaluate import evaluate_model, summarize, robustness
+    from llie.synth import PairStore
+    from loss_probe import score_model, profile_stream, parse_arm # the same scoring and batches as the loss probe
     cfg = load_yaml('configs/default.yaml')
     splits = load_splits('reports/default-model/splits.json')
     val = splits['val'][:a.val] if a.val else splits['val']
     arch = dict(json.loads(Path(a.weights.replace('.weights.h5', '.json')).read_text())['architecture'])
     gate = arch.get('gate')
     store = PairStore(splits['train'])
-    def score(m):
-        s = summarize(evaluate_model(m, val, lpips=False))
-        r = robustness(lambda x: predict_image(m, x), val, lpips=False)['summary']
-        out = {k: s[k] for k in ('psnr_mean', 'psnr_ci95', 'ssim_mean') if s.get(k) is not None}
-        out.update({k: r[k] for k in ('passthrough_psnr_mean', 'mixed_psnr_mean', 'mixed_gain_over_baseline_mean',
-                                      'mixed_gain_over_baseline_ci95', 'mixed_shadow_brightness_mean', 'mixed_lit_brightness_mean')})
-        return out
+    score = lambda m: score_model(m, val)
     results = json.loads(Path(a.out).read_text()) if Path(a.out).exists() else {}
     def report(name, res):
         name = (f'{name}@testgen' if a.test_gen and name != 'start' else name)
@@ -141,10 +135,7 @@ def main(argv=None):
     def body():
         b = build_mirnet(**{**arch, 'gate': None}); b.load_weights(a.weights); return b
     lw = dict(ssim_weight=cfg['ssim_weight'], lpips_weight=cfg['lpips_weight'], color_weight=cfg['color_weight'])
-    for item in filter(None, a.loss.split(',')):
-        k, _, v = item.partition('=')
-        if k not in lw: raise SystemExit(f'--loss: {k!r} is not one of {", ".join(lw)}')
-        lw[k] = float(v)
+    lw.update(parse_arm(f'--loss|{a.loss}')[1])
     loss = CharbonnierLoss(eps=cfg['charbonnier_eps'], **lw)
     t = twin(body(), gate)
     if not a.no_start: report('start', {'weights': a.weights, **score(t)})
@@ -160,10 +151,7 @@ def main(argv=None):
             m = twin(b, post=name == 'post'); lr = a.branch_lr
             if name in ('branch', 'post'): b.trainable = False
         opt = keras.optimizers.Adam(lr, global_clipnorm=cfg['clipnorm'])
-        ds = train_stream_dataset(store, cfg['steps_per_epoch'], steps=a.steps, batch_shape=(a.batch, a.crop, a.crop), seed=cfg['seed'],
-                                  crop_schedule=[[1, a.crop, a.batch]], synth_fraction=cfg['synth_fraction'],
-                                  passthrough_fraction=cfg['passthrough_fraction'], jpeg_fraction=cfg['jpeg_fraction'],
-                                  spatial_fraction=cfg['spatial_fraction'], start_step=a.start_step)
+        ds = profile_stream(store, cfg, a.steps, a.crop, a.batch, a.start_step)
         if name in ('joint', 'local'): # one optimiser per part: the body's own Adam at --lr
             bopt = keras.optimizers.Adam(a.lr, global_clipnorm=cfg['clipnorm'])
             new = (lambda v: v.path.endswith('mix')) if name == 'local' else (lambda v: v.path.startswith('illum'))

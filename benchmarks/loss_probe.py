@@ -30,6 +30,25 @@ def parse_arm(s:str)->tuple:
         kw[k] = LOSS_KEYS[k](v)
     return name, kw
 
+def score_model(m, val:list, lpips:bool=False)->dict:
+    "LOL PSNR / SSIM (and LPIPS) of model `m` on the pairs `val`, and its pass-through and mixed-exposure tests on their targets."
+    from llie.model import predict_image
+    from llie.evaluate import evaluate_model, summarize, robustness
+    s = summarize(evaluate_model(m, val, lpips=lpips))
+    r = robustness(lambda x: predict_image(m, x), val, lpips=False)['summary']
+    out = {k: s[k] for k in ('psnr_mean', 'psnr_ci95', 'ssim_mean', 'lpips_mean') if s.get(k) is not None}
+    out.update({k: r[k] for k in ('passthrough_psnr_mean', 'mixed_psnr_mean', 'mixed_gain_over_baseline_mean',
+                                  'mixed_gain_over_baseline_ci95', 'mixed_shadow_brightness_mean', 'mixed_lit_brightness_mean')})
+    return out
+
+def profile_stream(store, cfg:dict, steps:int, crop:int, batch:int, start_step:int):
+    "`steps` batches of `batch` x `crop`-pixel crops of the profile `cfg`'s training stream from `start_step`."
+    from llie.synth import train_stream_dataset
+    return train_stream_dataset(store, cfg['steps_per_epoch'], steps=steps, batch_shape=(batch, crop, crop), seed=cfg['seed'],
+                                crop_schedule=[[1, crop, batch]], synth_fraction=cfg['synth_fraction'],
+                                passthrough_fraction=cfg['passthrough_fraction'], jpeg_fraction=cfg['jpeg_fraction'],
+                                spatial_fraction=cfg['spatial_fraction'], start_step=start_step)
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('out'); ap.add_argument('arms', nargs='+', help="'name|key=value,...' (the loss's changes)")
@@ -44,10 +63,9 @@ def main(argv=None):
     import keras
     from llie.core import load_yaml, save_json
     from llie.data import load_splits
-    from llie.model import build_mirnet, predict_image
+    from llie.model import build_mirnet
     from llie.loss import CharbonnierLoss
-    from llie.synth import PairStore, train_stream_dataset
-    from llie.evaluate import evaluate_model, summarize, robustness
+    from llie.synth import PairStore
     cfg = load_yaml('configs/default.yaml')
     splits = load_splits('reports/default-model/splits.json')
     val = splits['val'][:a.val] if a.val else splits['val']
@@ -55,12 +73,7 @@ def main(argv=None):
     store = PairStore(splits['train'])
     def score(m):
         gated = build_mirnet(**arch); gated.set_weights(m.get_weights())
-        s = summarize(evaluate_model(gated, val, lpips=a.lpips))
-        r = robustness(lambda x: predict_image(gated, x), val, lpips=False)['summary']
-        out = {k: s[k] for k in ('psnr_mean', 'psnr_ci95', 'ssim_mean', 'lpips_mean') if s.get(k) is not None}
-        out.update({k: r[k] for k in ('passthrough_psnr_mean', 'mixed_psnr_mean', 'mixed_gain_over_baseline_mean',
-                                      'mixed_gain_over_baseline_ci95', 'mixed_shadow_brightness_mean', 'mixed_lit_brightness_mean')})
-        return out
+        return score_model(gated, val, lpips=a.lpips)
     results = {}
     def report(name, res):
         results[name] = res; save_json(results, a.out)
@@ -72,10 +85,7 @@ def main(argv=None):
         keras.utils.set_random_seed(0)
         m = build_mirnet(**{**arch, 'gate': None}); m.load_weights(a.weights)
         m.compile(optimizer=keras.optimizers.Adam(a.lr, global_clipnorm=cfg['clipnorm']), loss=CharbonnierLoss(**{**base, **kw}))
-        ds = train_stream_dataset(store, cfg['steps_per_epoch'], steps=a.steps, batch_shape=(a.batch, a.crop, a.crop), seed=cfg['seed'],
-                                  crop_schedule=[[1, a.crop, a.batch]], synth_fraction=cfg['synth_fraction'],
-                                  passthrough_fraction=cfg['passthrough_fraction'], jpeg_fraction=cfg['jpeg_fraction'],
-                                  spatial_fraction=cfg['spatial_fraction'], start_step=a.start_step)
+        ds = profile_stream(store, cfg, a.steps, a.crop, a.batch, a.start_step)
         t0 = time.time(); h = m.fit(ds, epochs=1, steps_per_epoch=a.steps, verbose=0).history
         report(name, {'loss': {**base, **kw}, 'steps': a.steps, 'lr': a.lr, 'train_seconds': round(time.time() - t0, 1),
                       'final_loss': float(h['loss'][-1]), **score(m)})
