@@ -131,7 +131,7 @@ PARAMETERS = {
     'schedule': OneOf('plateau', 'cosine'), 'warmup_epochs': Int(0), 'ema': Float(0, 1, hi_open=True),
     'clipnorm': Float(0, lo_open=True, none=True), 'crop_schedule': _crop_schedule,
     'synth_fraction': _share, 'passthrough_fraction': _share, 'jpeg_fraction': _share, 'spatial_fraction': _share,
-    'scale_fraction': _share, 'max_scale': Float(1),
+    'scale_fraction': _share, 'max_scale': Float(1), 'min_scale': Float(1),
     'use_weights': OneOf('best', 'last'), 'compare_default': Bool(), 'robust': Bool(), 'max_robust_images': Int(1, none=True),
     'lpips': Bool(), 'warmup': Int(0), 'n_samples': Int(0), 'run_name': Text(none=True), 'description': Text(none=True),
     'gate': _gate,
@@ -169,7 +169,12 @@ def _rel_lr(cfg):
     ok = PARAMETERS['lr'](lr) is None and PARAMETERS['min_lr'](m) is None
     return [f'min_lr={m} is above lr={lr}'] if ok and m > lr else []
 
-RELATIONS = [_rel_crop, _rel_fractions, _rel_best_by, _rel_lr]
+def _rel_scale(cfg):
+    lo, hi = cfg.get('min_scale'), cfg.get('max_scale')
+    ok = PARAMETERS['min_scale'](lo) is None and PARAMETERS['max_scale'](hi) is None
+    return [f'min_scale={lo} is above max_scale={hi}'] if ok and lo > hi else []
+
+RELATIONS = [_rel_crop, _rel_fractions, _rel_best_by, _rel_lr, _rel_scale]
 
 def stage_defaults(stages:list|None=None, # notebook stems (default `STAGES`); a later stage's default wins
                   )->dict:

@@ -123,7 +123,7 @@ def _shrink(win:np.ndarray, c:int)->np.ndarray:
     return np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(win[..., k], dtype=np.float32), 'F').resize((c, c), Image.BOX))
                      for k in range(win.shape[-1])], -1)
 
-def _batch(store, rng, c, b, synth_fraction, synth_kw, augment, scale_fraction=0., max_scale=2.):
+def _batch(store, rng, c, b, synth_fraction, synth_kw, augment, scale_fraction=0., max_scale=2., min_scale=1.):
     lows, highs = [], []
     for _ in range(b):
         im = store.images[int(rng.integers(len(store)))]
@@ -132,7 +132,7 @@ def _batch(store, rng, c, b, synth_fraction, synth_kw, augment, scale_fraction=0
         cs = c # the window taken; larger when the crop is shrunk from it (drawn only when scale_fraction > 0)
         if scale_fraction and rng.random() < scale_fraction:
             top = min(max_scale, min(h, w) / c)
-            if top > 1: cs = min(int(round(c * float(np.exp(rng.uniform(0, np.log(top)))))), h, w)
+            if top > 1: cs = min(int(round(c * float(np.exp(rng.uniform(np.log(min(min_scale, top)), np.log(top)))))), h, w)
         y, x = int(rng.integers(0, h - cs + 1)), int(rng.integers(0, w - cs + 1))
         win, unit = im[y:y + cs, x:x + cs], store.scale
         if cs != c: win, unit = np.clip(_shrink(win, c) / store.scale, 0, 1), 1. # the scene at a smaller pixel scale, its noise averaged
@@ -157,7 +157,8 @@ def train_stream(pairs:list, # training `Pair`s (or a `PairStore` of them)
                  jpeg_fraction:float=0.3, # among synthetic inputs: JPEG-compressed
                  spatial_fraction:float=0.6, # among synthetic under-exposures: spatially varying (part lit, part in shadow)
                  scale_fraction:float=0., # share of crops shrunk (area average) from a larger window: the scene at smaller pixel scales
-                 max_scale:float=2., # largest shrink factor (log-uniform from 1, limited by the image's shorter side)
+                 max_scale:float=2., # largest shrink factor (log-uniform from `min_scale`, limited by the image's shorter side)
+                 min_scale:float=1., # smallest shrink factor of those crops (1: some are barely shrunk)
                  augment:bool=True, # flips and 90-degree rotations
                  start_step:int=0, # first step to yield (resume)
                 ): # infinite generator of (low, high) float32 NxHxWx3 batches
@@ -166,13 +167,14 @@ def train_stream(pairs:list, # training `Pair`s (or a `PairStore` of them)
                      jpeg_fraction=jpeg_fraction, spatial_fraction=spatial_fraction, scale_fraction=scale_fraction).items():
         if not 0 <= v <= 1: raise LLIEError(f'{k} must be in [0, 1], got {v}')
     if not max_scale >= 1: raise LLIEError(f'max_scale must be at least 1, got {max_scale}')
+    if not 1 <= min_scale <= max_scale: raise LLIEError(f'min_scale must be in [1, max_scale={max_scale}], got {min_scale}')
     store = pairs if isinstance(pairs, PairStore) else PairStore(pairs)
     plan = crop_plan(crop_schedule, crop_size, batch_size)
     kw = dict(passthrough=passthrough_fraction, jpeg=jpeg_fraction, spatial=spatial_fraction)
     step = int(start_step)
     while True:
         c, b = phase_at(plan, step // steps_per_epoch)
-        yield _batch(store, np.random.default_rng([seed, step]), c, b, synth_fraction, kw, augment, scale_fraction, max_scale)
+        yield _batch(store, np.random.default_rng([seed, step]), c, b, synth_fraction, kw, augment, scale_fraction, max_scale, min_scale)
         step += 1
 
 def train_stream_dataset(pairs:list, # training `Pair`s, or a `PairStore` of them

@@ -239,6 +239,7 @@ def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, 
           spatial_fraction:float=0.6, # among synthetic under-exposures: spatially varying (part of the frame lit, part in shadow)
           scale_fraction:float=0., # share of crops shrunk (area average) from larger windows: scenes at smaller pixel scales
           max_scale:float=2., # largest shrink factor of those crops
+          min_scale:float=1., # smallest shrink factor of those crops
           precision:str='float32', # float32, mixed_bfloat16, mixed_float16 or auto
           strategy:str='default', # tf.distribute strategy: default, mirrored, multiworker
           max_val_images:int|None=None, # cap on validation images per epoch (None: all)
@@ -314,7 +315,8 @@ def _train(run_dir, out, chief, plan, a, modes, verbose):
         store = S.PairStore(splits['train'])
         skw = dict(seed=a['seed'], crop_size=a['crop_size'], batch_size=a['batch_size'], crop_schedule=a['crop_schedule'],
                    synth_fraction=a['synth_fraction'], passthrough_fraction=a['passthrough_fraction'], jpeg_fraction=a['jpeg_fraction'],
-                   spatial_fraction=a['spatial_fraction'], scale_fraction=a['scale_fraction'], max_scale=a['max_scale'])
+                   spatial_fraction=a['spatial_fraction'], scale_fraction=a['scale_fraction'], max_scale=a['max_scale'],
+                   min_scale=a['min_scale'])
         def leg_data(e0, e1, shape): # the batches of epochs e0..e1-1; with a shape (one crop phase) static, else of any crop
             return S.train_stream_dataset(store, steps, steps=None if shape is None else (e1 - e0) * steps, batch_shape=shape, start_step=e0 * steps, **skw)
         # one fit per crop phase with static batch shapes (a step traced for unknown shapes is ~15 % slower)
