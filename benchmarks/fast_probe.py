@@ -1,0 +1,69 @@
+"""The fast path (`enhance(..., fast=True)`) with weights of its own, against the shipped weights, on LOL pairs.
+
+    python benchmarks/fast_probe.py out.json reports/fast-probe/last.weights.h5            # the 62 validation pairs
+    python benchmarks/fast_probe.py out.json CANDIDATE --split test                         # the test split (score it once)
+
+For every pair of the split (reports/default-model/splits.json): the whole image with the shipped weights (`--weights`),
+and the fast path (`llie.enhance.enhance_fast`: the image shrunk `s`x, enhanced, its local colour transforms applied at
+full size) at each of `--scales`, once with the shipped weights and once with the candidate, each model with the
+exposure gate its `.json` names. PSNR / SSIM (data range 1) as means with 95 % intervals, and the paired difference
+fast - whole with its interval (the issue-23 bar: >= -0.3 dB at 2x). With `--robust` (default on) also the fast path's
+pass-through and mixed-exposure tests (`llie.evaluate.robustness`) at the first scale, for both weights. The fast
+path is meant for photos of several megapixels; LOL's 600x400 frames shrunk 2-3x are a stand-in where the whole image
+is also available (experiments.md, session 16: on inputs upscaled 2x the gap was about half as large).
+CPU-heavy: run it alone on the machine.
+"""
+import argparse, json, sys, time
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
+
+
+def paired(a, b)->dict:
+    "Mean of a - b with its 95 % half-width (`llie.evaluate.ci95`)."
+    from llie.evaluate import ci95
+    d = [x - y for x, y in zip(a, b)]
+    return {'mean': float(np.mean(d)), 'ci95': ci95(d)}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('out'); ap.add_argument('candidate', help="the fast path's weights (`.weights.h5` with its `.json`)")
+    ap.add_argument('--weights', default='llie/weights/default.weights.h5', help='the shipped (whole-image) weights')
+    ap.add_argument('--split', default='val', choices=['val', 'test'])
+    ap.add_argument('--scales', default='2,3'); ap.add_argument('--n', type=int, default=None, help='first N pairs (default: all)')
+    ap.add_argument('--no-robust', action='store_true')
+    a = ap.parse_args(argv)
+    from llie.core import save_json
+    from llie.data import load_splits, read_image
+    from llie.enhance import get_model, enhance_array, enhance_fast
+    from llie.metrics import psnr, ssim
+    from llie.evaluate import ci95, robustness
+    pairs = load_splits('reports/default-model/splits.json')[a.split][:a.n]
+    scales = [int(s) for s in a.scales.split(',')]
+    models = {'shipped': get_model(a.weights), 'candidate': get_model(a.candidate)}
+    rows = {'whole': {'psnr': [], 'ssim': []}, **{f'{k}_x{s}': {'psnr': [], 'ssim': []} for k in models for s in scales}}
+    t0 = time.time()
+    for p in pairs:
+        x, gt = read_image(p.low), read_image(p.high)
+        outs = {'whole': enhance_array(x, models['shipped'], tile=None)}
+        for k, m in models.items():
+            for s in scales: outs[f'{k}_x{s}'] = enhance_fast(x, m, scale=s)
+        for k, y in outs.items(): rows[k]['psnr'].append(float(psnr(y, gt))); rows[k]['ssim'].append(float(ssim(y, gt)))
+    res = {'split': a.split, 'pairs': len(pairs), 'weights': a.weights, 'candidate': a.candidate, 'seconds': None}
+    for k, r in rows.items():
+        res[k] = {f'{m}_mean': float(np.mean(v)) for m, v in r.items()} | {f'{m}_ci95': ci95(v) for m, v in r.items()}
+        if k != 'whole': res[k]['psnr_minus_whole'] = paired(r['psnr'], rows['whole']['psnr'])
+    for s in scales: res[f'candidate_minus_shipped_x{s}'] = paired(rows[f'candidate_x{s}']['psnr'], rows[f'shipped_x{s}']['psnr'])
+    if not a.no_robust:
+        keys = ('passthrough_psnr_mean', 'passthrough_clipped_in_mean', 'passthrough_clipped_out_mean', 'mixed_psnr_mean',
+                'mixed_gain_over_baseline_mean', 'mixed_shadow_brightness_mean', 'mixed_lit_brightness_mean')
+        for k, m in models.items():
+            r = robustness(lambda im: enhance_fast(im, m, scale=scales[0]), pairs, lpips=False)['summary']
+            res[f'{k}_robust_x{scales[0]}'] = {q: r[q] for q in keys}
+    res['seconds'] = round(time.time() - t0, 1)
+    save_json(res, a.out)
+    for k, v in res.items(): print(k, json.dumps(v, default=lambda o: round(o, 4)) if isinstance(v, dict) else v)
+
+
+if __name__ == '__main__': main()
