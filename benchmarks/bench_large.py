@@ -24,9 +24,11 @@ CHILD = r'''
 import sys, time, json, resource
 from pathlib import Path
 import numpy as np
-from llie.enhance import get_model, enhance_files, warm_up
+from llie.enhance import get_model, get_fast_model, enhance_files, warm_up
 src, out, fast, weights = sys.argv[1], sys.argv[2], sys.argv[3] == '1', (sys.argv[4] or None)
-t = time.perf_counter(); m = get_model(weights); warm_up(m); t_load = time.perf_counter() - t
+t = time.perf_counter(); m = get_model(weights); warm_up(m)
+if fast: warm_up(get_fast_model(m)) # the fast path's own weights, if the model has them (loaded once, like the model)
+t_load = time.perf_counter() - t
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter(); s = enhance_files([src], out, weights=m, fmt='jpg', fast=fast, progress=False, overwrite=True)
 dt = time.perf_counter() - t
@@ -70,15 +72,15 @@ def timing(mp, weights, reps, paths=('tiled', 'fast')):
 
 
 def quality(n, weights, scales):
-    "PSNR to the ground truth on the first `n` LOL validation pairs: whole image, 256-pixel tiles (local and global context, default overlap), fast path at `scales`; *_mad: mean |x - whole| in 1/255."
+    "PSNR to the ground truth on the first `n` LOL validation pairs: whole image, 256-pixel tiles (local and global context, default overlap), fast path at `scales` (with the model's fast-path weights if it has them); *_mad: mean |x - whole| in 1/255."
     import numpy as np
-    from llie.enhance import get_model, enhance_array, enhance_fast
+    from llie.enhance import get_model, get_fast_model, enhance_array, enhance_fast
     from llie.data import read_image
     from llie.metrics import psnr
     sp = next((ROOT/'reports'/r/'splits.json' for r in ('default-model', 'lol-fast-stage9') if (ROOT/'reports'/r/'splits.json').exists()), None)
     if sp is None: raise SystemExit('no splits.json of the shipped model\'s report (reports/default-model/) to take validation pairs from')
     splits = json.loads(sp.read_text())['splits']['val'][:n]
-    m = get_model(weights)
+    m = get_model(weights); fm = get_fast_model(m) # the fast path runs its own weights where the model has them
     rows = {'whole': [], **{f'tiled256_{c}{k}': [] for c in ('local', 'global') for k in ('', '_mad')},
             **{f'fast_x{s}{k}': [] for s in scales for k in ('', '_mad')}}
     for p in splits:
@@ -89,7 +91,7 @@ def quality(n, weights, scales):
             t = enhance_array(x, m, tile=256, context=c)
             rows[f'tiled256_{c}'].append(float(psnr(t, gt))); rows[f'tiled256_{c}_mad'].append(float(np.abs(t - y).mean() * 255))
         for s in scales:
-            f = enhance_fast(x, m, scale=s)
+            f = enhance_fast(x, fm, scale=s)
             rows[f'fast_x{s}'].append(float(psnr(f, gt))); rows[f'fast_x{s}_mad'].append(float(np.abs(f - y).mean() * 255))
     res = {'pairs': len(splits), **{k: float(np.mean(v)) for k, v in rows.items()}}
     for k, v in res.items(): print(f'{k:14s} {v:.4f}' if isinstance(v, float) else f'{k:14s} {v}')

@@ -66,6 +66,9 @@ def _parser()->argparse.ArgumentParser:
     e.add_argument('--overlap', type=int, default=None, help="tile overlap in pixels (default: 32 x the model's unshuffle factor: 64 for the default model)")
     e.add_argument('--fast', action='store_true',
                    help='large images (above 1 MP): enhance a shrunk copy once and apply it at full size (much faster, less denoising)')
+    e.add_argument('--fast-weights', metavar='PATH|same',
+                   help="weights for --fast's shrunk copy (default: NAME.fast.weights.h5 beside the weights if there is one, as for the "
+                        "shipped model, else the weights themselves; same: the weights themselves)")
     e.add_argument('--precision', default='float32', choices=['float32', 'mixed_bfloat16', 'mixed_float16', 'auto'],
                    help='compute precision (default: float32; auto: bfloat16 on CPUs that support it, float16 on GPUs)')
     e.add_argument('--no-progress', action='store_true', help='no progress bar')
@@ -90,7 +93,8 @@ def _enhance(a)->int:
                       quality=a.quality, preset=a.preset, precision=a.precision, overlap=a.overlap,
                       progress=False if a.no_progress else None, verbose=sys.stderr.isatty(), exposure=a.exposure,
                       skip_existing=a.skip_existing, recursive=a.recursive, suffix=a.suffix,
-                      bit_depth=a.bit_depth if a.bit_depth == 'auto' else int(a.bit_depth), keep_grey=not a.rgb, fast=a.fast)
+                      bit_depth=a.bit_depth if a.bit_depth == 'auto' else int(a.bit_depth), keep_grey=not a.rgb, fast=a.fast,
+                      fast_weights=a.fast_weights)
     print(format_summary(s))
     return 1 if s['failed'] else 0
 

@@ -12,10 +12,10 @@ from .core import LLIEError, atomic_path
 from .data import IMAGE_EXTS, ImageError, read_image, write_image, _check_file
 
 # %% auto #0
-__all__ = ['default_weights', 'get_model', 'auto_tile', 'default_overlap', 'check_tile', 'enhance_array', 'guided_coefficients',
-           'apply_guided', 'fast_scale', 'enhance_fast', 'check_exposure', 'apply_exposure', 'enhance', 'find_inputs',
-           'read_file', 'save_file', 'plan_outputs', 'check_quality', 'check_bit_depth', 'warm_up', 'enhance_files',
-           'format_summary']
+__all__ = ['default_weights', 'get_model', 'get_fast_model', 'auto_tile', 'default_overlap', 'check_tile', 'enhance_array',
+           'guided_coefficients', 'apply_guided', 'fast_scale', 'enhance_fast', 'check_exposure', 'apply_exposure',
+           'enhance', 'find_inputs', 'read_file', 'save_file', 'plan_outputs', 'check_quality', 'check_bit_depth',
+           'warm_up', 'enhance_files', 'format_summary']
 
 # %% ../nbs/08_enhance.ipynb #52fdd0c1
 def default_weights()->Path:
@@ -47,9 +47,24 @@ def get_model(weights:str|Path|None=None, # `.weights.h5` (with its `.json`) or 
         prec = set_precision(precision)
         st = p.stat()
         key = (str(p.resolve()), st.st_mtime_ns, st.st_size, preset, prec)
-        if key not in _MODELS: _MODELS[key] = load_model(p, preset=preset)
+        if key not in _MODELS:
+            _MODELS[key] = load_model(p, preset=preset)
+            _MODELS[key]._llie_weights = str(p) # where it came from: `get_fast_model` looks for its fast-path weights beside it
     finally: keras.mixed_precision.set_global_policy(prev) # layers keep the policy they were built with
     return _MODELS[key]
+
+def get_fast_model(model, # the whole-image model (from `get_model`)
+                   fast_weights=None, # None: `<name>.fast.weights.h5` beside the model's weights if it exists, else the model; a file or loaded model; 'same': the model
+                   precision:str='float32', # see `get_model`
+                  ):
+    "The model the fast path runs on the shrunk copy: the weights' own fast-path weights (`llie.distill`) where there are some."
+    from llie.distill import fast_weights_path
+    if isinstance(fast_weights, str) and fast_weights == 'same': return model
+    if fast_weights is not None: return fast_weights if hasattr(fast_weights, 'predict') else get_model(fast_weights, precision=precision)
+    src = getattr(model, '_llie_weights', None)
+    if src is None or not src.endswith('.weights.h5'): return model
+    f = fast_weights_path(src)
+    return get_model(f, precision=precision) if f.exists() else model
 
 # %% ../nbs/08_enhance.ipynb #6e494bbe
 _AUTO_PIXELS = 2.5e6 # `tile='auto'` tiles images with more pixels than this for a 16-channel (`tiny`) model,
@@ -206,6 +221,7 @@ def enhance_array(img:np.ndarray, # HxWx3 float image in [0, 1]
                   tile:int|str|None=None, # tile size (a multiple of the model's pad multiple: 4, or 8 for `fast`), 'auto' (see `auto_tile`) or None/'none' (whole image)
                   overlap:int|None=None, # overlap between neighbouring tiles in pixels (None: `default_overlap`)
                   fast:bool=False, # above `_FAST_PIXELS` (1 MP): enhance a shrunk copy and apply it at full size (`enhance_fast`)
+                  fast_model=None, # the model the fast path runs on the shrunk copy (None: `model`; see `get_fast_model`)
                   context:str='global', # tiles: 'global' (pooled statistics of the whole image, three passes) or 'local' (each tile's own, one pass)
                  )->np.ndarray: # float32 HxWx3 in [0, 1]
     "Enhance one float image, in overlapping tiles if `tile` says so (or by the fast path if `fast`)."
@@ -215,7 +231,7 @@ def enhance_array(img:np.ndarray, # HxWx3 float image in [0, 1]
     if overlap is None: overlap = default_overlap(model)
     tile = check_tile(tile, model, overlap)
     h, w = img.shape[:2]
-    if fast and fast_scale(h, w) > 1: return enhance_fast(img, model, tile=tile, overlap=overlap)
+    if fast and fast_scale(h, w) > 1: return enhance_fast(img, model if fast_model is None else fast_model, tile=tile, overlap=overlap)
     if tile == 'auto': tile = auto_tile(model, h, w)
     mult = _multiple(model)
     ri, ci = _reflect_index(h, mult), _reflect_index(w, mult)
@@ -463,11 +479,13 @@ def enhance(image:np.ndarray|Image.Image, # uint8/uint16/float ([0, 1]) array Hx
             precision:str='float32', # see `get_model`
             exposure:str|float='auto', # 'auto': the model's brightness; a float in (0, 1): the mean brightness of the result
             fast:bool=False, # the low-resolution fast path for large images (see `enhance_array`)
+            fast_weights=None, # the fast path's weights (see `get_fast_model`; None: the weights' own if they have some)
            ):
     "Enhance one image in memory; the result has the input's type, size, channels and dtype."
     t = check_exposure(exposure)
     model = weights if hasattr(weights, 'predict') else get_model(weights, preset, precision)
-    run = lambda rgb: enhance_array(rgb, model, tile=tile, overlap=overlap, fast=fast)
+    fm = get_fast_model(model, fast_weights, precision) if fast else None
+    run = lambda rgb: enhance_array(rgb, model, tile=tile, overlap=overlap, fast=fast, fast_model=fm)
     if isinstance(image, Image.Image): return _enhance_pil(image, run, t)
     if not isinstance(image, np.ndarray): raise LLIEError(f'expected a NumPy array or a PIL image, got {type(image).__name__}')
     return _enhance_np(image, run, t)
@@ -791,6 +809,7 @@ def enhance_files(inputs:list|str|Path, # image files, folders, glob patterns, '
                   bit_depth:str|int='auto', # 'auto' (16 bit from 16-bit inputs for png/tif, else 8), 8 or 16
                   keep_grey:bool=True, # greyscale inputs give greyscale results (False: RGB)
                   fast:bool=False, # low-resolution fast path for large images (see `enhance_array`)
+                  fast_weights=None, # the fast path's weights (see `get_fast_model`; None: the weights' own if they have some)
                   stdin=None, # where the input '-' reads file names from (default: `sys.stdin`)
                  )->dict:
     "Enhance image files into `outdir`; bad files are reported and skipped. Returns a summary."
@@ -810,15 +829,16 @@ def enhance_files(inputs:list|str|Path, # image files, folders, glob patterns, '
     model = None
     if todo:
         model = weights if hasattr(weights, 'predict') else get_model(weights, preset, precision)
+    fm = get_fast_model(model, fast_weights, precision) if todo and fast else None
     t_load = time.perf_counter() - t0
-    t_warm = warm_up(model) if todo else 0.
+    t_warm = (warm_up(model) + (warm_up(fm) if fm is not None and fm is not model else 0.)) if todo else 0.
     done, mp, secs, warm_mp, hinted = [], 0., 0., 0., fast
     for f, o in tqdm(todo, desc='enhance', unit='img', disable=(not progress) if progress is not None else None):
         t, n0 = time.perf_counter(), _tracing_count(model)
         try:
             a, info = read_file(f)
             b = 16 if bits == 'auto' and info['bits'] == 16 and o.suffix in ('.png', '.tif') else 8 if bits == 'auto' else bits
-            run = lambda rgb: enhance_array(rgb, model, tile=tile, overlap=overlap, fast=fast)
+            run = lambda rgb: enhance_array(rgb, model, tile=tile, overlap=overlap, fast=fast, fast_model=fm)
             y = _enhance_np(a, run, target, np.uint16 if b == 16 else np.uint8, keep_grey=keep_grey)
             del a
             save_file(o, y, quality=quality, info=info)
