@@ -152,7 +152,8 @@ def distill_fast(teacher:str|Path, # the whole-image model: `.weights.h5` with i
     final = build_mirnet(**{**arch, 'gate': gate}); final.set_weights(student.get_weights())
     res = {'out': str(out), 'steps': steps, 'seconds': round(time.time() - t0, 1), 'teacher_seconds': round(t_teacher, 1),
            'resumed_from': start, 'final_loss': float(np.mean(losses[-50:])) if losses else None}
-    save_model(final, out, extra={'distill': {**cfg, 'key': key, **{k: v for k, v in res.items() if k != 'out'}}})
+    meta = {**cfg, 'teacher': teacher.name, 'pairs': len(pairs), 'key': key, **{k: v for k, v in res.items() if k != 'out'}} # no local paths
+    save_model(final, out, extra={'distill': meta})
     ckpt.unlink(missing_ok=True)
     if verbose: print(f'written {out}', flush=True)
     return res
