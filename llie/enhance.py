@@ -834,7 +834,7 @@ def enhance_files(inputs:list|str|Path, # image files, folders, glob patterns, '
     t_warm = (warm_up(model) + (warm_up(fm) if fm is not None and fm is not model else 0.)) if todo else 0.
     done, mp, secs, warm_mp, hinted = [], 0., 0., 0., fast
     for f, o in tqdm(todo, desc='enhance', unit='img', disable=(not progress) if progress is not None else None):
-        t, n0 = time.perf_counter(), _tracing_count(model)
+        t, n0 = time.perf_counter(), (_tracing_count(model), fm is not None and _tracing_count(fm))
         try:
             a, info = read_file(f)
             b = 16 if bits == 'auto' and info['bits'] == 16 and o.suffix in ('.png', '.tif') else 8 if bits == 'auto' else bits
@@ -848,7 +848,7 @@ def enhance_files(inputs:list|str|Path, # image files, folders, glob patterns, '
             if verbose: tqdm.write(f'failed: {msg}', file=sys.stderr)
             continue
         dt, px = time.perf_counter() - t, y.shape[0] * y.shape[1] / 1e6
-        if n0 is not None and _tracing_count(model) != n0: t_warm += dt; warm_mp += px # it compiled: warm-up, not speed
+        if n0[0] is not None and (_tracing_count(model), fm is not None and _tracing_count(fm)) != n0: t_warm += dt; warm_mp += px # it compiled: warm-up, not speed
         else: secs += dt; mp += px
         done.append(str(o))
         if verbose and not hinted and px * 1e6 > _HINT_PIXELS:
