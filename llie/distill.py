@@ -50,8 +50,6 @@ def _charbonnier(a, b, eps:float):
     import tensorflow as tf
     return tf.reduce_mean(tf.sqrt(tf.square(a - b) + eps ** 2))
 
-def _opt_state(opt)->list: return [np.asarray(v) for v in opt.variables]
-
 def distill_fast(teacher:str|Path, # the whole-image model: `.weights.h5` with its `.json`
                  pairs:list, # training `Pair`s (the teacher's training split)
                  out:str|Path|None=None, # destination `.weights.h5` (None: `fast_weights_path(teacher)`)
@@ -74,7 +72,7 @@ def distill_fast(teacher:str|Path, # the whole-image model: `.weights.h5` with i
     "Train the fast path's own weights from `teacher` (see above); resumable by calling it again with the same arguments."
     import keras, tensorflow as tf
     from llie.model import build_mirnet, load_model, save_model, meta_path
-    from llie.enhance import _run, _multiple, _downscale
+    from llie.enhance import enhance_array, _multiple
     from llie.data import read_image
     from llie.synth import synth_low
     teacher = Path(teacher)
@@ -102,7 +100,7 @@ def distill_fast(teacher:str|Path, # the whole-image model: `.weights.h5` with i
         if lo0.shape[0] < ch or lo0.shape[1] < cw: raise LLIEError(f'{p.low}: {lo0.shape[1]}x{lo0.shape[0]} is smaller than the {cw}x{ch} crop')
         r = np.random.default_rng([seed, 26, i])
         for x in [lo0] + [synth_low(hi, r, passthrough=passthrough, jpeg=jpeg, spatial=spatial)[0].astype(np.float32) / 255 for _ in range(synth)]:
-            xs.append(np.round(x * 255).astype(np.uint8)); ys.append(np.clip(_run_padded(net, x, _run, _multiple(t_model)), 0, 1).astype(np.float16))
+            xs.append(np.round(x * 255).astype(np.uint8)); ys.append(enhance_array(x, net).astype(np.float16))
     t_teacher = time.time() - t0
     if verbose: print(f'{len(xs)} inputs, teacher outputs in {t_teacher:.0f} s', flush=True)
     student = build_mirnet(**{**arch, 'gate': None}); student.set_weights(t_model.get_weights())
@@ -128,14 +126,14 @@ def distill_fast(teacher:str|Path, # the whole-image model: `.weights.h5` with i
         g = tape.gradient(loss, student.trainable_variables)
         opt.apply_gradients(zip(g, student.trainable_variables))
         return loss
-    X, Y, losses, t1 = xs, ys, [], time.time()
+    losses, t1 = [], time.time()
     for step in range(start, steps):
         r = np.random.default_rng([seed, step])
         bx, by = [], []
         for _ in range(batch):
-            i = int(r.integers(len(X))); h, w = X[i].shape[:2]
+            i = int(r.integers(len(xs))); h, w = xs[i].shape[:2]
             t, l = int(r.integers(h - ch + 1)), int(r.integers(w - cw + 1))
-            a, b = X[i][t:t + ch, l:l + cw], Y[i][t:t + ch, l:l + cw]
+            a, b = xs[i][t:t + ch, l:l + cw], ys[i][t:t + ch, l:l + cw]
             if r.random() < 0.5: a, b = a[:, ::-1], b[:, ::-1]
             if r.random() < 0.5: a, b = a[::-1], b[::-1]
             bx.append(a); by.append(b)
@@ -145,7 +143,7 @@ def distill_fast(teacher:str|Path, # the whole-image model: `.weights.h5` with i
             with atomic_path(ckpt) as tmp:
                 with open(tmp, 'wb') as f:
                     np.savez(f, key=key, step=step + 1, **{f'w{k}': v for k, v in enumerate(student.get_weights())},
-                             **{f'o{k}': v for k, v in enumerate(_opt_state(opt))})
+                             **{f'o{k}': np.asarray(v) for k, v in enumerate(opt.variables)})
         if verbose and (step + 1) % 50 == 0: print(f'step {step + 1}/{steps}: loss {np.mean(losses[-50:]):.5f} ({time.time() - t1:.0f} s)', flush=True)
         if callback is not None: callback(step + 1, loss)
     if ema: opt.finalize_variable_values(student.trainable_variables)
@@ -157,12 +155,6 @@ def distill_fast(teacher:str|Path, # the whole-image model: `.weights.h5` with i
     ckpt.unlink(missing_ok=True)
     if verbose: print(f'written {out}', flush=True)
     return res
-
-def _run_padded(model, x:np.ndarray, run, mult:int)->np.ndarray:
-    "The network's output for `x` at full size (edges mirrored to a multiple of `mult`, then cropped back)."
-    h, w = x.shape[:2]; H, W = -(-h // mult) * mult, -(-w // mult) * mult
-    xp = np.pad(x, ((0, H - h), (0, W - w), (0, 0)), mode='reflect') if (H, W) != (h, w) else x
-    return run(model, xp)[:h, :w]
 
 # %% ../nbs/04b_distill.ipynb #fe13970e
 def main(argv=None):
