@@ -11,6 +11,14 @@ fast - whole with its interval (the issue-23 bar: >= -0.3 dB at 2x). With `--rob
 pass-through and mixed-exposure tests (`llie.evaluate.robustness`) at the first scale, for both weights. The fast
 path is meant for photos of several megapixels; LOL's 600x400 frames shrunk 2-3x are a stand-in where the whole image
 is also available (experiments.md, session 16: on inputs upscaled 2x the gap was about half as large).
+
+    python benchmarks/fast_probe.py out.json CANDIDATE --large 2,3,4                         # large stand-ins
+
+With `--large U,...` each pair becomes a photo U times LOL's size instead, as the fast path meets it on a real
+multi-megapixel photo, where the shrunk copy is about LOL's own pixel scale: the ground truth upscaled U x (Lanczos) is
+the reference, and the input is a noisy capture of it at full size (`llie.synth.expose`: shot and read noise,
+12-bit ADC, per pixel at full size) at the pair's own exposure (the mean linear brightness of its low image over its
+high image's), seeded by pair and U. The whole image (`tile='auto'`) against the fast path shrunk U x, for both weights.
 CPU-heavy: run it alone on the machine.
 """
 import argparse, json, sys, time
@@ -26,6 +34,36 @@ def paired(a, b)->dict:
     return {'mean': float(np.mean(d)), 'ci95': ci95(d)}
 
 
+def large_standin(p, u:int, seed:int=27)->tuple:
+    "(input, reference) for pair `p` as a photo `u` x LOL's size: see the module's docstring."
+    from PIL import Image
+    from llie.data import read_image, srgb_to_linear
+    from llie.synth import expose
+    hi8 = np.round(read_image(p.high) * 255).astype(np.uint8)
+    ref = np.asarray(Image.fromarray(hi8).resize((hi8.shape[1] * u, hi8.shape[0] * u), Image.LANCZOS)).astype(np.float32) / 255
+    k = float(np.clip(srgb_to_linear(read_image(p.low)).mean() / max(srgb_to_linear(hi8 / 255.).mean(), 1e-6), 1e-3, 1.))
+    return expose(ref, k, np.random.default_rng([seed, u, int(''.join(c for c in p.low.stem if c.isdigit()) or 0)])).astype(np.float32) / 255, ref
+
+
+def main_large(a, pairs, models)->dict:
+    from llie.enhance import enhance_array, enhance_fast
+    from llie.metrics import psnr, ssim
+    from llie.evaluate import ci95
+    res = {'split': a.split, 'pairs': len(pairs), 'weights': a.weights, 'candidate': a.candidate, 'large': a.large}
+    for u in [int(v) for v in a.large.split(',')]:
+        rows = {k: {'psnr': [], 'ssim': []} for k in ['whole', *models]}
+        for p in pairs:
+            x, ref = large_standin(p, u)
+            outs = {'whole': enhance_array(x, models['shipped']), **{k: enhance_fast(x, m, scale=u) for k, m in models.items()}}
+            for k, y in outs.items(): rows[k]['psnr'].append(float(psnr(y, ref))); rows[k]['ssim'].append(float(ssim(y, ref)))
+        r = {k: {f'{m}_mean': float(np.mean(v)) for m, v in q.items()} | {f'{m}_ci95': ci95(v) for m, v in q.items()} for k, q in rows.items()}
+        for k in models: r[k]['psnr_minus_whole'] = paired(rows[k]['psnr'], rows['whole']['psnr'])
+        r['candidate_minus_shipped'] = paired(rows['candidate']['psnr'], rows['shipped']['psnr'])
+        res[f'x{u}'] = r
+        print(f'x{u}', json.dumps(r, default=lambda o: round(o, 4)), flush=True)
+    return res
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('out'); ap.add_argument('candidate', help="the fast path's weights (`.weights.h5` with its `.json`)")
@@ -33,6 +71,7 @@ def main(argv=None):
     ap.add_argument('--split', default='val', choices=['val', 'test'])
     ap.add_argument('--scales', default='2,3'); ap.add_argument('--n', type=int, default=None, help='first N pairs (default: all)')
     ap.add_argument('--no-robust', action='store_true')
+    ap.add_argument('--large', default=None, help='U,...: large stand-ins U x LOL\'s size, shrunk U x (see above)')
     a = ap.parse_args(argv)
     from llie.core import save_json
     from llie.data import load_splits, read_image
@@ -42,6 +81,9 @@ def main(argv=None):
     pairs = load_splits('reports/default-model/splits.json')[a.split][:a.n]
     scales = [int(s) for s in a.scales.split(',')]
     models = {'shipped': get_model(a.weights), 'candidate': get_model(a.candidate)}
+    if a.large:
+        t0 = time.time(); res = main_large(a, pairs, models); res['seconds'] = round(time.time() - t0, 1)
+        save_json(res, a.out); return
     rows = {'whole': {'psnr': [], 'ssim': []}, **{f'{k}_x{s}': {'psnr': [], 'ssim': []} for k in models for s in scales}}
     t0 = time.time()
     for p in pairs:
