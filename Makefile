@@ -50,12 +50,10 @@ browser:
 report: setup allocator
 	$(PY) -m llie.pipeline --profile $(PROFILE) $(if $(DATA),--data $(DATA)) $(if $(RUN),--run-name $(RUN)) $(ARGS)
 
-## The shipped default model from scratch (configs/default.yaml) into reports/default-model/, then the fast path's own
-## weights distilled from it (llie.distill: last.fast.weights.h5 beside it); resumable: rerun after any interruption.
-## Then copy reports/default-model/last.* to llie/weights/default.* (last.fast.* to default.fast.*) to ship them.
+## The shipped default model from scratch (configs/default.yaml) into reports/default-model/; resumable: rerun after
+## any interruption. Then copy reports/default-model/last.* to llie/weights/default.* to ship it.
 model: setup allocator
 	$(PY) -m llie.pipeline --profile default --run-name default-model $(ARGS)
-	$(PY) -m llie.distill reports/default-model/last.weights.h5
 
 ## Tests: export check, notebook tests, pytest, papermill smoke run of the whole chain
 test: setup allocator browser test-export test-nbs test-py test-smoke

@@ -64,11 +64,16 @@ def _parser()->argparse.ArgumentParser:
     e.add_argument('--tile', type=_tile, default='auto', metavar='N|auto|none',
                    help='tile size in pixels (multiple of 4); auto (default): 512-pixel tiles for large images (above 2.5 MP for the tiny model, less for wider ones); none: whole images')
     e.add_argument('--overlap', type=int, default=None, help="tile overlap in pixels (default: 32 x the model's unshuffle factor: 64 for the default model)")
-    e.add_argument('--fast', action='store_true',
-                   help='large images (above 1 MP): enhance a shrunk copy once and apply it at full size (much faster, less denoising)')
+    size = e.add_mutually_exclusive_group()
+    size.add_argument('--full-res', dest='fast', action='store_false',
+                      help='enhance large images at full resolution, in seamless tiles (slow: minutes for 12 MP on 2 cores)')
+    size.add_argument('--fast', dest='fast', action='store_true',
+                      help='the default: images above 1 MP are enhanced as a 1-MP copy whose result is applied at full size '
+                           '(seconds for 12 MP; on large photos as faithful as --full-res, benchmarks/README.md)')
+    e.set_defaults(fast=True)
     e.add_argument('--fast-weights', metavar='PATH|same',
-                   help="weights for --fast's shrunk copy (default: NAME.fast.weights.h5 beside the weights if there is one, as for the "
-                        "shipped model, else the weights themselves; same: the weights themselves)")
+                   help="weights for the fast path's shrunk copy (default: NAME.fast.weights.h5 beside the weights if there is one "
+                        "(made by python -m llie.distill), else the weights themselves; same: the weights themselves)")
     e.add_argument('--precision', default='float32', choices=['float32', 'mixed_bfloat16', 'mixed_float16', 'auto'],
                    help='compute precision (default: float32; auto: bfloat16 on CPUs that support it, float16 on GPUs)')
     e.add_argument('--no-progress', action='store_true', help='no progress bar')

@@ -478,8 +478,8 @@ def enhance(image:np.ndarray|Image.Image, # uint8/uint16/float ([0, 1]) array Hx
             overlap:int|None=None, # tile overlap in pixels (None: `default_overlap`, 64 for `fast`)
             precision:str='float32', # see `get_model`
             exposure:str|float='auto', # 'auto': the model's brightness; a float in (0, 1): the mean brightness of the result
-            fast:bool=False, # the low-resolution fast path for large images (see `enhance_array`)
-            fast_weights=None, # the fast path's weights (see `get_fast_model`; None: the weights' own if they have some)
+            fast:bool=True, # images above 1 MP by the fast path (see `enhance_array`); False: at full resolution, tiled by `tile`
+            fast_weights=None, # the fast path's weights (see `get_fast_model`; None: the weights' own if they have some, else the model)
            ):
     "Enhance one image in memory; the result has the input's type, size, channels and dtype."
     t = check_exposure(exposure)
@@ -788,7 +788,7 @@ def warm_up(model)->float:
     for shape in ((2 * m, 2 * m), (3 * m, 3 * m)): _run(model, np.zeros((*shape, 3), np.float32))
     return time.perf_counter() - t
 
-_HINT_PIXELS = 4e6 # `enhance_files` (verbose) suggests `fast=True` once, after the first photo above this many pixels
+_HINT_PIXELS = 4e6 # `enhance_files(fast=False)` (verbose) points to the fast path once, after the first photo above this many pixels
 
 def enhance_files(inputs:list|str|Path, # image files, folders, glob patterns, '-' (a list of files on `stdin`)
                   outdir:str|Path, # output folder (created if needed)
@@ -808,8 +808,8 @@ def enhance_files(inputs:list|str|Path, # image files, folders, glob patterns, '
                   suffix:str='', # appended to output names
                   bit_depth:str|int='auto', # 'auto' (16 bit from 16-bit inputs for png/tif, else 8), 8 or 16
                   keep_grey:bool=True, # greyscale inputs give greyscale results (False: RGB)
-                  fast:bool=False, # low-resolution fast path for large images (see `enhance_array`)
-                  fast_weights=None, # the fast path's weights (see `get_fast_model`; None: the weights' own if they have some)
+                  fast:bool=True, # images above 1 MP by the fast path (see `enhance_array`); False: at full resolution, tiled by `tile`
+                  fast_weights=None, # the fast path's weights (see `get_fast_model`; None: the weights' own if they have some, else the model)
                   stdin=None, # where the input '-' reads file names from (default: `sys.stdin`)
                  )->dict:
     "Enhance image files into `outdir`; bad files are reported and skipped. Returns a summary."
@@ -853,8 +853,9 @@ def enhance_files(inputs:list|str|Path, # image files, folders, glob patterns, '
         done.append(str(o))
         if verbose and not hinted and px * 1e6 > _HINT_PIXELS:
             hinted = True
-            tqdm.write(f'note: {f} ({px:.1f} MP) took {dt:.0f} s at full resolution; fast=True (llie enhance --fast) enhances a '
-                       f'{_FAST_PIXELS / 1e6:.0f}-MP copy once and carries it to full size: much faster, slightly less faithful', file=sys.stderr)
+            tqdm.write(f'note: {f} ({px:.1f} MP) took {dt:.0f} s at full resolution; the default fast path (fast=True; llie enhance '
+                       f'without --full-res) enhances a {_FAST_PIXELS / 1e6:.0f}-MP copy once and carries it to full size: much faster, '
+                       'and on large photos as faithful (benchmarks/README.md)', file=sys.stderr)
     return {'done': done, 'failed': failed, 'skipped': skipped, 'seconds': time.perf_counter() - t0,
             'load_seconds': t_load, 'warmup_seconds': t_warm, 'megapixels': mp + warm_mp,
             's_per_mp': secs / mp if mp else None}
