@@ -18,7 +18,9 @@ With `--large U,...` each pair becomes a photo U times LOL's size instead, as th
 multi-megapixel photo, where the shrunk copy is about LOL's own pixel scale: the ground truth upscaled U x (Lanczos) is
 the reference, and the input is a noisy capture of it at full size (`llie.synth.expose`: shot and read noise,
 12-bit ADC, per pixel at full size) at the pair's own exposure (the mean linear brightness of its low image over its
-high image's), seeded by pair and U. The whole image (`tile='auto'`) against the fast path shrunk U x, for both weights.
+high image's), seeded by pair and U. The whole image (`tile='auto'`) against the fast path shrunk U x, for both weights;
+unless `--no-robust`, also the pass-through and mixed-exposure tests on the targets upscaled U x (the whole image and
+the fast path with the whole-image weights).
 CPU-heavy: run it alone on the machine.
 """
 import argparse, json, sys, time
@@ -45,6 +47,25 @@ def large_standin(p, u:int, seed:int=27)->tuple:
     return expose(ref, k, np.random.default_rng([seed, u, int(''.join(c for c in p.low.stem if c.isdigit()) or 0)])).astype(np.float32) / 255, ref
 
 
+def large_robust(pairs, u:int, fns:dict)->dict:
+    "Pass-through and mixed-exposure tests (`llie.evaluate.robustness`) on the targets of `pairs` upscaled `u` x, for each of `fns`."
+    import tempfile
+    from PIL import Image
+    from llie.data import Pair, read_image
+    from llie.evaluate import robustness
+    keys = ('passthrough_psnr_mean', 'passthrough_psnr_ci95', 'passthrough_clipped_in_mean', 'passthrough_clipped_out_mean',
+            'mixed_psnr_mean', 'mixed_psnr_ci95', 'mixed_gain_over_baseline_mean', 'mixed_gain_over_baseline_ci95',
+            'mixed_shadow_brightness_mean', 'mixed_lit_brightness_mean')
+    with tempfile.TemporaryDirectory() as d:
+        big = []
+        for p in pairs:
+            hi8 = np.round(read_image(p.high) * 255).astype(np.uint8)
+            f = Path(d)/f'{p.name}.png'
+            Image.fromarray(hi8).resize((hi8.shape[1] * u, hi8.shape[0] * u), Image.LANCZOS).save(f)
+            big.append(Pair(p.low, f, p.name, p.group))
+        return {k: {q: v for q, v in robustness(fn, big, lpips=False)['summary'].items() if q in keys} for k, fn in fns.items()}
+
+
 def main_large(a, pairs, models)->dict:
     from llie.enhance import enhance_array, enhance_fast
     from llie.metrics import psnr, ssim
@@ -52,13 +73,18 @@ def main_large(a, pairs, models)->dict:
     res = {'split': a.split, 'pairs': len(pairs), 'weights': a.weights, 'candidate': a.candidate, 'large': a.large}
     for u in [int(v) for v in a.large.split(',')]:
         rows = {k: {'psnr': [], 'ssim': []} for k in ['whole', *models]}
-        for p in pairs:
+        for p in ([] if a.robust_only else pairs):
             x, ref = large_standin(p, u)
             outs = {'whole': enhance_array(x, models['shipped']), **{k: enhance_fast(x, m, scale=u) for k, m in models.items()}}
             for k, y in outs.items(): rows[k]['psnr'].append(float(psnr(y, ref))); rows[k]['ssim'].append(float(ssim(y, ref)))
-        r = {k: {f'{m}_mean': float(np.mean(v)) for m, v in q.items()} | {f'{m}_ci95': ci95(v) for m, v in q.items()} for k, q in rows.items()}
-        for k in models: r[k]['psnr_minus_whole'] = paired(rows[k]['psnr'], rows['whole']['psnr'])
-        r['candidate_minus_shipped'] = paired(rows['candidate']['psnr'], rows['shipped']['psnr'])
+        r = {}
+        if not a.robust_only:
+            r = {k: {f'{m}_mean': float(np.mean(v)) for m, v in q.items()} | {f'{m}_ci95': ci95(v) for m, v in q.items()} for k, q in rows.items()}
+            for k in models: r[k]['psnr_minus_whole'] = paired(rows[k]['psnr'], rows['whole']['psnr'])
+            r['candidate_minus_shipped'] = paired(rows['candidate']['psnr'], rows['shipped']['psnr'])
+        if not a.no_robust: # the whole image and the fast path with the whole-image weights (the default path)
+            r['robust'] = large_robust(pairs, u, {'whole': lambda im: enhance_array(im, models['shipped']),
+                                                  'shipped': lambda im: enhance_fast(im, models['shipped'], scale=u)})
         res[f'x{u}'] = r
         print(f'x{u}', json.dumps(r, default=lambda o: round(o, 4)), flush=True)
     return res
@@ -72,6 +98,7 @@ def main(argv=None):
     ap.add_argument('--scales', default='2,3'); ap.add_argument('--n', type=int, default=None, help='first N pairs (default: all)')
     ap.add_argument('--no-robust', action='store_true')
     ap.add_argument('--large', default=None, help='U,...: large stand-ins U x LOL\'s size, shrunk U x (see above)')
+    ap.add_argument('--robust-only', action='store_true', help='with --large: only the pass-through and mixed-exposure tests')
     a = ap.parse_args(argv)
     from llie.core import save_json
     from llie.data import load_splits, read_image
