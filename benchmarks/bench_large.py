@@ -1,5 +1,6 @@
 """Large photos with `llie enhance`: seconds and peak memory for a synthetic N-megapixel photo (default 12 MP), tiled
-(the default path) and with `--fast`, and the quality the fast path gives up on LOL validation images.
+(`--full-res`) and by the fast path (the default since session 27), and both paths' quality on LOL validation images
+(which, shrunk, are thumbnails: `fast_probe.py --large` measures the fast path on stand-ins for large photos).
 
     python benchmarks/bench_large.py                    # 12 MP timing + memory, both paths, each in a fresh process
     python benchmarks/bench_large.py --megapixels 0.5   # a quick run that proves the script works
