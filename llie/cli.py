@@ -62,7 +62,7 @@ def _parser()->argparse.ArgumentParser:
     grp.add_argument('--overwrite', action='store_true', help='replace existing results (inputs are never replaced)')
     grp.add_argument('--skip-existing', action='store_true', help='skip inputs whose result exists (continue an interrupted batch)')
     e.add_argument('--tile', type=_tile, default='auto', metavar='N|auto|none',
-                   help='tile size in pixels (multiple of 4); auto (default): 512-pixel tiles for large images (above 2.5 MP for the tiny model, less for wider ones); none: whole images')
+                   help='tile size in pixels (multiple of 4), for --full-res; auto (default): 512-pixel tiles for large images (above 2.5 MP for the tiny model, less for wider ones); none: whole images')
     e.add_argument('--overlap', type=int, default=None, help="tile overlap in pixels (default: 32 x the model's unshuffle factor: 64 for the default model)")
     size = e.add_mutually_exclusive_group()
     size.add_argument('--full-res', dest='fast', action='store_false',
