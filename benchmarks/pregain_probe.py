@@ -1,0 +1,69 @@
+"""Issue 22 probe: a fixed illumination pre-gain before the network, on the validation split (experiments.md, session 27).
+
+    python benchmarks/pregain_probe.py OUT.json 0.5,0.05,8 0.75,0.05,16 ...   # arms alpha,sigma,gmax
+
+The input in linear light; its illumination L = max over RGB blurred by a Gaussian of sigma x the image diagonal;
+L_ref = L's 90th percentile; gain g = clip((L_ref / L) ** alpha, 1, gmax); the shipped model (with its gate) run on
+x * g, back in sRGB. Scored on the 62 validation pairs: LOL PSNR / SSIM, pass-through and mixed exposure
+(`llie.evaluate.robustness`), beside the shipped model without pre-gain. CPU-heavy: run it alone on the machine.
+"""
+import argparse, json, sys, time
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
+
+
+def pregain2(x:np.ndarray, t:float, alpha:float, lmin:float, gmax:float, sigma:float=0.05)->np.ndarray:
+    "Only deep shadows beside a lit part lifted: g = min(gmax, max(1, L_ref / (t L)) ** alpha) where L_ref >= lmin."
+    from scipy.ndimage import gaussian_filter
+    from llie.data import srgb_to_linear, linear_to_srgb
+    xl = srgb_to_linear(x)
+    L = gaussian_filter(xl.max(-1), sigma * float(np.hypot(*x.shape[:2])), mode='reflect') + 1e-4
+    ref = np.quantile(L, 0.9)
+    if ref < lmin: return x
+    g = np.minimum(gmax, np.maximum(1, ref / (t * L)) ** alpha)
+    return np.clip(linear_to_srgb(np.clip(xl * g[..., None], 0, 1)), 0, 1).astype(np.float32)
+
+
+def pregain(x:np.ndarray, alpha:float, sigma:float, gmax:float)->np.ndarray:
+    "The input with regions darker than its lit level lifted (see the module's docstring)."
+    from scipy.ndimage import gaussian_filter
+    from llie.data import srgb_to_linear, linear_to_srgb
+    xl = srgb_to_linear(x)
+    s = sigma * float(np.hypot(*x.shape[:2]))
+    L = gaussian_filter(xl.max(-1), s, mode='reflect') + 1e-4
+    g = np.clip((np.quantile(L, 0.9) / L) ** alpha, 1, gmax)
+    return np.clip(linear_to_srgb(np.clip(xl * g[..., None], 0, 1)), 0, 1).astype(np.float32)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('out'); ap.add_argument('arms', nargs='+', help='alpha,sigma,gmax (first probe) or t,alpha,lmin,gmax (second)')
+    ap.add_argument('--n', type=int, default=None); ap.add_argument('--split', default='val', choices=['val', 'test'])
+    a = ap.parse_args(argv)
+    from llie.core import save_json
+    from llie.data import load_splits, read_image
+    from llie.enhance import get_model, enhance_array
+    from llie.metrics import psnr, ssim
+    from llie.evaluate import ci95, robustness
+    pairs = load_splits('reports/default-model/splits.json')[a.split][:a.n]
+    m = get_model()
+    arms = {'none': None, **{k: tuple(float(v) for v in k.split(',')) for k in a.arms}}
+    res = {}
+    for k, prm in arms.items():
+        t0 = time.time()
+        fn = (lambda im: enhance_array(im, m)) if prm is None else (lambda im, prm=prm: enhance_array((pregain2 if len(prm) == 4 else pregain)(im, *prm), m))
+        ps, ss = [], []
+        for p in pairs:
+            x, gt = read_image(p.low), read_image(p.high); y = fn(x)
+            ps.append(float(psnr(y, gt))); ss.append(float(ssim(y, gt)))
+        r = robustness(fn, pairs, lpips=False)['summary']
+        res[k] = {'lol_psnr_mean': float(np.mean(ps)), 'lol_psnr_ci95': ci95(ps), 'lol_ssim_mean': float(np.mean(ss)), 'lol_psnr': ps,
+                  **{q: r[q] for q in ('passthrough_psnr_mean', 'passthrough_clipped_in_mean', 'passthrough_clipped_out_mean', 'mixed_psnr_mean',
+                                       'mixed_gain_over_baseline_mean', 'mixed_shadow_brightness_mean', 'mixed_lit_brightness_mean')},
+                  'seconds': round(time.time() - t0, 1)}
+        print(k, json.dumps({q: v for q, v in res[k].items() if q != 'lol_psnr'}, default=lambda o: round(o, 4)), flush=True)
+        save_json(res, a.out)
+
+
+if __name__ == '__main__': main()
