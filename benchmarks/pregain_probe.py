@@ -1,6 +1,10 @@
 """Issue 22 probe: a fixed illumination pre-gain before the network, on the validation split (experiments.md, session 27).
 
-    python benchmarks/pregain_probe.py OUT.json 0.5,0.05,8 0.75,0.05,16 ...   # arms alpha,sigma,gmax
+    python benchmarks/pregain_probe.py OUT.json 0.5,0.05,8 0.75,0.05,16 ...   # first probe: arms alpha,sigma,gmax (lost)
+    python benchmarks/pregain_probe.py OUT.json 4,0.75,0.1,16 [--split test]  # second: t,alpha,lmin,gmax (`llie.enhance.lift_shadows`)
+
+Second probe (four numbers an arm): only regions more than t times darker than the lit level, and only where the lit
+level is at least lmin in linear light, are lifted: the arm 4,0.75,0.1,16 became `llie enhance --shadows`.
 
 The input in linear light; its illumination L = max over RGB blurred by a Gaussian of sigma x the image diagonal;
 L_ref = L's 90th percentile; gain g = clip((L_ref / L) ** alpha, 1, gmax); the shipped model (with its gate) run on

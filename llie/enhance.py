@@ -13,9 +13,9 @@ from .data import IMAGE_EXTS, ImageError, read_image, write_image, _check_file
 
 # %% auto #0
 __all__ = ['default_weights', 'get_model', 'get_fast_model', 'auto_tile', 'default_overlap', 'check_tile', 'enhance_array',
-           'guided_coefficients', 'apply_guided', 'fast_scale', 'enhance_fast', 'check_exposure', 'apply_exposure',
-           'enhance', 'find_inputs', 'read_file', 'save_file', 'plan_outputs', 'check_quality', 'check_bit_depth',
-           'warm_up', 'enhance_files', 'format_summary']
+           'guided_coefficients', 'apply_guided', 'fast_scale', 'enhance_fast', 'shadow_gain', 'lift_shadows',
+           'check_exposure', 'apply_exposure', 'enhance', 'find_inputs', 'read_file', 'save_file', 'plan_outputs',
+           'check_quality', 'check_bit_depth', 'warm_up', 'enhance_files', 'format_summary']
 
 # %% ../nbs/08_enhance.ipynb #52fdd0c1
 def default_weights()->Path:
@@ -370,6 +370,39 @@ def enhance_fast(img:np.ndarray, # HxWx3 float image in [0, 1]
     A, b = guided_coefficients(lo, enhance_array(lo, model, tile=tile, overlap=overlap), r, eps)
     return apply_guided(img, A, b, s)
 
+# %% ../nbs/08_enhance.ipynb #e27x0002
+def shadow_gain(img:np.ndarray, # HxWx3 float sRGB image in [0, 1]
+                t:float=4., # regions more than `t` times darker than the lit level are lifted
+                alpha:float=0.75, # exponent of the gain
+                lmin:float=0.1, # the lit level (90th percentile of the illumination, linear light) must be at least this
+                gmax:float=16., # largest gain
+                sigma:float=0.05, # blur of the illumination, as a fraction of the image diagonal
+                side:int=256, # the illumination is computed on a copy at most this many pixels a side
+               )->np.ndarray|None: # HxW float32 gain >= 1, or None where the frame has no lit part
+    "The gain `lift_shadows` applies: deep shadows beside a lit part brought up towards it (see above)."
+    from scipy.ndimage import gaussian_filter, zoom
+    from llie.data import srgb_to_linear
+    h, w = img.shape[:2]; s = max(1, math.ceil(max(h, w) / side))
+    lo = _downscale(np.asarray(img, np.float32), s) if s > 1 else np.asarray(img, np.float32)
+    L = gaussian_filter(srgb_to_linear(lo).max(-1), sigma * float(np.hypot(*lo.shape[:2])), mode='reflect') + 1e-4
+    ref = float(np.quantile(L, 0.9))
+    if ref < lmin: return None
+    g = np.minimum(gmax, np.maximum(1., ref / (t * L)) ** alpha).astype(np.float32)
+    if s > 1: g = zoom(g, (h / g.shape[0], w / g.shape[1]), order=1, mode='nearest', grid_mode=True)
+    return np.maximum(g[:h, :w], 1.)
+
+def lift_shadows(img:np.ndarray, # HxWx3 float sRGB image in [0, 1]
+                 **kw, # settings of `shadow_gain`
+                )->np.ndarray: # float32 HxWx3 in [0, 1]; `img` itself where nothing is lifted
+    "`img` with deep shadows beside a lit part brightened in linear light by `shadow_gain`, a band of rows at a time."
+    from llie.data import srgb_to_linear, linear_to_srgb
+    img = np.asarray(img, np.float32); g = shadow_gain(img, **kw)
+    if g is None: return img
+    out = np.empty_like(img)
+    for r in range(0, img.shape[0], _ROWS):
+        out[r:r + _ROWS] = np.clip(linear_to_srgb(np.clip(srgb_to_linear(img[r:r + _ROWS]) * g[r:r + _ROWS, :, None], 0, 1)), 0, 1)
+    return out
+
 # %% ../nbs/08_enhance.ipynb #e23x0009
 def check_exposure(exposure, # 'auto' (or None): the model's own brightness; or a target mean brightness in (0, 1)
                   )->float|None: # None for 'auto', else the target as a float
@@ -480,12 +513,13 @@ def enhance(image:np.ndarray|Image.Image, # uint8/uint16/float ([0, 1]) array Hx
             exposure:str|float='auto', # 'auto': the model's brightness; a float in (0, 1): the mean brightness of the result
             fast:bool=True, # images above 1 MP by the fast path (see `enhance_array`); False: at full resolution, tiled by `tile`
             fast_weights=None, # the fast path's weights (see `get_fast_model`; None: the weights' own if they have some, else the model)
+            shadows:bool=False, # lift deep shadows beside a lit part first (`lift_shadows`)
            ):
     "Enhance one image in memory; the result has the input's type, size, channels and dtype."
     t = check_exposure(exposure)
     model = weights if hasattr(weights, 'predict') else get_model(weights, preset, precision)
     fm = get_fast_model(model, fast_weights, precision) if fast else None
-    run = lambda rgb: enhance_array(rgb, model, tile=tile, overlap=overlap, fast=fast, fast_model=fm)
+    run = lambda rgb: enhance_array(lift_shadows(rgb) if shadows else rgb, model, tile=tile, overlap=overlap, fast=fast, fast_model=fm)
     if isinstance(image, Image.Image): return _enhance_pil(image, run, t)
     if not isinstance(image, np.ndarray): raise LLIEError(f'expected a NumPy array or a PIL image, got {type(image).__name__}')
     return _enhance_np(image, run, t)
@@ -810,6 +844,7 @@ def enhance_files(inputs:list|str|Path, # image files, folders, glob patterns, '
                   keep_grey:bool=True, # greyscale inputs give greyscale results (False: RGB)
                   fast:bool=True, # images above 1 MP by the fast path (see `enhance_array`); False: at full resolution, tiled by `tile`
                   fast_weights=None, # the fast path's weights (see `get_fast_model`; None: the weights' own if they have some, else the model)
+                  shadows:bool=False, # lift deep shadows beside a lit part first (`lift_shadows`)
                   stdin=None, # where the input '-' reads file names from (default: `sys.stdin`)
                  )->dict:
     "Enhance image files into `outdir`; bad files are reported and skipped. Returns a summary."
@@ -838,7 +873,7 @@ def enhance_files(inputs:list|str|Path, # image files, folders, glob patterns, '
         try:
             a, info = read_file(f)
             b = 16 if bits == 'auto' and info['bits'] == 16 and o.suffix in ('.png', '.tif') else 8 if bits == 'auto' else bits
-            run = lambda rgb: enhance_array(rgb, model, tile=tile, overlap=overlap, fast=fast, fast_model=fm)
+            run = lambda rgb: enhance_array(lift_shadows(rgb) if shadows else rgb, model, tile=tile, overlap=overlap, fast=fast, fast_model=fm)
             y = _enhance_np(a, run, target, np.uint16 if b == 16 else np.uint8, keep_grey=keep_grey)
             del a
             save_file(o, y, quality=quality, info=info)
