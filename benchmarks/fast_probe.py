@@ -36,13 +36,20 @@ def paired(a, b)->dict:
     return {'mean': float(np.mean(d)), 'ci95': ci95(d)}
 
 
+def upscaled_target(p, u:int)->np.ndarray:
+    "Pair `p`'s ground truth upscaled `u` x (Lanczos), uint8."
+    from PIL import Image
+    from llie.data import read_image
+    hi8 = np.round(read_image(p.high) * 255).astype(np.uint8)
+    return np.asarray(Image.fromarray(hi8).resize((hi8.shape[1] * u, hi8.shape[0] * u), Image.LANCZOS))
+
+
 def large_standin(p, u:int, seed:int=27)->tuple:
     "(input, reference) for pair `p` as a photo `u` x LOL's size: see the module's docstring."
-    from PIL import Image
     from llie.data import read_image, srgb_to_linear
     from llie.synth import expose
     hi8 = np.round(read_image(p.high) * 255).astype(np.uint8)
-    ref = np.asarray(Image.fromarray(hi8).resize((hi8.shape[1] * u, hi8.shape[0] * u), Image.LANCZOS)).astype(np.float32) / 255
+    ref = upscaled_target(p, u).astype(np.float32) / 255
     k = float(np.clip(srgb_to_linear(read_image(p.low)).mean() / max(srgb_to_linear(hi8 / 255.).mean(), 1e-6), 1e-3, 1.))
     return expose(ref, k, np.random.default_rng([seed, u, int(''.join(c for c in p.low.stem if c.isdigit()) or 0)])).astype(np.float32) / 255, ref
 
@@ -51,7 +58,7 @@ def large_robust(pairs, u:int, fns:dict)->dict:
     "Pass-through and mixed-exposure tests (`llie.evaluate.robustness`) on the targets of `pairs` upscaled `u` x, for each of `fns`."
     import tempfile
     from PIL import Image
-    from llie.data import Pair, read_image
+    from llie.data import Pair
     from llie.evaluate import robustness
     keys = ('passthrough_psnr_mean', 'passthrough_psnr_ci95', 'passthrough_clipped_in_mean', 'passthrough_clipped_out_mean',
             'mixed_psnr_mean', 'mixed_psnr_ci95', 'mixed_gain_over_baseline_mean', 'mixed_gain_over_baseline_ci95',
@@ -59,9 +66,8 @@ def large_robust(pairs, u:int, fns:dict)->dict:
     with tempfile.TemporaryDirectory() as d:
         big = []
         for p in pairs:
-            hi8 = np.round(read_image(p.high) * 255).astype(np.uint8)
             f = Path(d)/f'{p.name}.png'
-            Image.fromarray(hi8).resize((hi8.shape[1] * u, hi8.shape[0] * u), Image.LANCZOS).save(f)
+            Image.fromarray(upscaled_target(p, u)).save(f)
             big.append(Pair(p.low, f, p.name, p.group))
         return {k: {q: v for q, v in robustness(fn, big, lpips=False)['summary'].items() if q in keys} for k, fn in fns.items()}
 

@@ -17,16 +17,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 
-def pregain2(x:np.ndarray, t:float, alpha:float, lmin:float, gmax:float, sigma:float=0.05)->np.ndarray:
-    "Only deep shadows beside a lit part lifted: g = min(gmax, max(1, L_ref / (t L)) ** alpha) where L_ref >= lmin."
-    from scipy.ndimage import gaussian_filter
-    from llie.data import srgb_to_linear, linear_to_srgb
-    xl = srgb_to_linear(x)
-    L = gaussian_filter(xl.max(-1), sigma * float(np.hypot(*x.shape[:2])), mode='reflect') + 1e-4
-    ref = np.quantile(L, 0.9)
-    if ref < lmin: return x
-    g = np.minimum(gmax, np.maximum(1, ref / (t * L)) ** alpha)
-    return np.clip(linear_to_srgb(np.clip(xl * g[..., None], 0, 1)), 0, 1).astype(np.float32)
+def pregain2(x:np.ndarray, t:float, alpha:float, lmin:float, gmax:float)->np.ndarray:
+    "The second probe's arm: `llie.enhance.lift_shadows` with the illumination computed at full resolution."
+    from llie.enhance import lift_shadows
+    return lift_shadows(x, t=t, alpha=alpha, lmin=lmin, gmax=gmax, side=max(x.shape[:2]))
 
 
 def pregain(x:np.ndarray, alpha:float, sigma:float, gmax:float)->np.ndarray:
