@@ -2,6 +2,11 @@
 
     python benchmarks/pregain_probe.py OUT.json 0.5,0.05,8 0.75,0.05,16 ...   # first probe: arms alpha,sigma,gmax (lost)
     python benchmarks/pregain_probe.py OUT.json 4,0.75,0.1,16 [--split test]  # second: t,alpha,lmin,gmax (`llie.enhance.lift_shadows`)
+    python benchmarks/pregain_probe.py OUT.json keep=0.5,1 lift+keep=0.5,1     # third (session 28): keep the lit part
+
+Third probe (`keep=a,b`, `lift+keep=a,b`): where the frame has a lit part (illumination L's 90th percentile `ref`
+>= 0.1 linear), the output is blended back to the input with weight smoothstep((L / ref - a) / (b - a)); `lift+keep`
+also lifts the shadows first (`lift_shadows` with its defaults).
 
 Second probe (four numbers an arm): only regions more than t times darker than the lit level, and only where the lit
 level is at least lmin in linear light, are lifted: the arm 4,0.75,0.1,16 became `llie enhance --shadows`.
@@ -23,6 +28,21 @@ def pregain2(x:np.ndarray, t:float, alpha:float, lmin:float, gmax:float)->np.nda
     return lift_shadows(x, t=t, alpha=alpha, lmin=lmin, gmax=gmax, side=max(x.shape[:2]))
 
 
+def illumination(x:np.ndarray, sigma:float=0.05)->np.ndarray:
+    "Max-RGB in linear light blurred by sigma x the image diagonal (full resolution), as `shadow_gain` computes it."
+    from scipy.ndimage import gaussian_filter
+    from llie.data import srgb_to_linear
+    return gaussian_filter(srgb_to_linear(x).max(-1), sigma * float(np.hypot(*x.shape[:2])), mode='reflect') + 1e-4
+
+
+def keep_lit(x:np.ndarray, y:np.ndarray, a:float, b:float, lmin:float=0.1)->np.ndarray:
+    "The third probe's arm: output `y` blended back to input `x` where the illumination is near the frame's lit level."
+    L = illumination(x); ref = float(np.quantile(L, 0.9))
+    if ref < lmin: return y
+    t = np.clip((L / ref - a) / (b - a), 0, 1); p = (t * t * (3 - 2 * t))[..., None]
+    return (p * x + (1 - p) * y).astype(np.float32)
+
+
 def pregain(x:np.ndarray, alpha:float, sigma:float, gmax:float)->np.ndarray:
     "The input with regions darker than its lit level lifted (see the module's docstring)."
     from scipy.ndimage import gaussian_filter
@@ -41,16 +61,19 @@ def main(argv=None):
     a = ap.parse_args(argv)
     from llie.core import save_json
     from llie.data import load_splits, read_image
-    from llie.enhance import get_model, enhance_array
+    from llie.enhance import get_model, enhance_array, lift_shadows
     from llie.metrics import psnr, ssim
     from llie.evaluate import ci95, robustness
     pairs = load_splits('reports/default-model/splits.json')[a.split][:a.n]
     m = get_model()
-    arms = {'none': None, **{k: tuple(float(v) for v in k.split(',')) for k in a.arms}}
+    arms = {'none': None, **{k: tuple(float(v) for v in k.split('=')[-1].split(',')) for k in a.arms}}
     res = {}
     for k, prm in arms.items():
         t0 = time.time()
-        fn = (lambda im: enhance_array(im, m)) if prm is None else (lambda im, prm=prm: enhance_array((pregain2 if len(prm) == 4 else pregain)(im, *prm), m))
+        if prm is None: fn = lambda im: enhance_array(im, m)
+        elif k.startswith('keep='): fn = lambda im, prm=prm: keep_lit(im, enhance_array(im, m), *prm)
+        elif k.startswith('lift+keep='): fn = lambda im, prm=prm: keep_lit(im, enhance_array(lift_shadows(im), m), *prm)
+        else: fn = lambda im, prm=prm: enhance_array((pregain2 if len(prm) == 4 else pregain)(im, *prm), m)
         ps, ss = [], []
         for p in pairs:
             x, gt = read_image(p.low), read_image(p.high); y = fn(x)
