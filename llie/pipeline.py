@@ -132,7 +132,7 @@ PARAMETERS = {
     'clipnorm': Float(0, lo_open=True, none=True), 'crop_schedule': _crop_schedule,
     'synth_fraction': _share, 'passthrough_fraction': _share, 'jpeg_fraction': _share, 'spatial_fraction': _share,
     'scale_fraction': _share, 'max_scale': Float(1), 'min_scale': Float(1),
-    'use_weights': OneOf('best', 'last'), 'compare_default': Bool(), 'robust': Bool(), 'max_robust_images': Int(1, none=True),
+    'use_weights': OneOf('best', 'last'), 'compare_default': Bool(), 'robust': Bool(), 'max_robust_images': Int(1, none=True), 'shadows': Bool(),
     'lpips': Bool(), 'warmup': Int(0), 'n_samples': Int(0), 'run_name': Text(none=True), 'description': Text(none=True),
     'gate': _gate,
 }
