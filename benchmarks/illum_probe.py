@@ -1,7 +1,7 @@
 """Probes for the mixed-exposure shortfall of issue 22: gain maps around MIRNet, and changes of the training stream.
 
     python benchmarks/illum_probe.py out.json control branch joint post [--lit LO,HI] [--spatial-shadow LO,HI]
-                                     [--loss k=v,...] [--steps N] [--test-gen] [--no-start]
+                                     [--loss k=v,...] [--steps N] [--test-gen] [--no-start] [--save DIR]
 
 The shipped model leaves the darkest third of a mixed-exposure frame at about 0.74 of the target's brightness
 (experiments.md, session 24). Every arm starts from the same weights (the shipped model) and trains `--steps` steps on
@@ -83,6 +83,7 @@ def main(argv=None):
     ap.add_argument('--test-gen', action='store_true', help="diagnostic: every synthetic input of the stream made by the mixed-exposure test's own generator (llie.synth.mixed_exposure_input)")
     ap.add_argument('--spatial-shadow', default=None, help="'LO,HI': the darkest exposure of the stream's spatially varying inputs, drawn log-uniformly (default: the global range of llie.synth.synth_low)")
     ap.add_argument('--no-start', action='store_true', help='do not score the start weights again')
+    ap.add_argument('--save', default=None, help="'DIR': write each arm's gated model there as ARM.weights.h5 (with its .json), e.g. for route_probe.py")
     a = ap.parse_args(argv)
     import keras, tensorflow as tf
     if a.spatial_shadow: # synth_low with the spatial mode's shadow drawn from its own range
@@ -168,6 +169,9 @@ def main(argv=None):
         if name == 'control': g = build_mirnet(**arch); g.set_weights(m.get_weights())
         elif name == 'local': g = build_mirnet(**{**arch, 'local_grid': 4}); g.set_weights(m.get_weights())
         else: g = twin(b, gate, post=name == 'post'); g.set_weights(m.get_weights())
+        if a.save:
+            from llie.model import save_model
+            Path(a.save).mkdir(parents=True, exist_ok=True); save_model(g, Path(a.save)/f'{name}.weights.h5')
         # how far the new weights moved from 0: the branch's last kernel and bias (std), or the local shares (mean |share|)
         gains = [float(v.numpy().std()) for v in m.trainable_variables if 'illum_out' in v.path] if name not in ('control', 'local') else []
         if name == 'local': gains = [float(np.abs(v.numpy()).mean()) for v in m.trainable_variables if v.path.endswith('mix')]
