@@ -83,7 +83,7 @@ def main(argv=None):
     ap.add_argument('--test-gen', action='store_true', help="diagnostic: every synthetic input of the stream made by the mixed-exposure test's own generator (llie.synth.mixed_exposure_input)")
     ap.add_argument('--spatial-shadow', default=None, help="'LO,HI': the darkest exposure of the stream's spatially varying inputs, drawn log-uniformly (default: the global range of llie.synth.synth_low)")
     ap.add_argument('--no-start', action='store_true', help='do not score the start weights again')
-    ap.add_argument('--save', default=None, help="'DIR': write each arm's gated model there as ARM.weights.h5 (with its .json), e.g. for route_probe.py")
+    ap.add_argument('--save', default=None, help="'DIR': write each arm's gated model there as ARM.weights.h5 (with its .json), e.g. for pregain_probe.py's route arms")
     a = ap.parse_args(argv)
     import keras, tensorflow as tf
     if a.spatial_shadow: # synth_low with the spatial mode's shadow drawn from its own range
