@@ -72,3 +72,19 @@ def test_baselines_contract(name):
         assert out.shape == img.shape and out.dtype == np.float32 and np.isfinite(out).all()
         assert out.min() >= 0 and out.max() <= 1
     with pytest.raises(LLIEError): f(np.zeros((4, 4)))
+
+
+def test_shipped_weights_scored_once(tmp_path):
+    "The evaluate stage with `compare_default` on the shipped weights themselves (`make model` re-scoring the shipped run) gives no duplicate 'shipped' row."
+    import subprocess, sys, shutil
+    root = Path(__file__).resolve().parents[1]
+    twin = tmp_path/'twin.weights.h5'
+    shutil.copy(root/'llie/weights/default.weights.h5', twin); shutil.copy(root/'llie/weights/default.json', tmp_path/'twin.json')
+    r = subprocess.run([sys.executable, '-m', 'llie.pipeline', '--profile', 'smoke', '--stages', '06_evaluate', '--reports', str(tmp_path),
+                        '--run-name', 'run', f'weights={twin}', 'compare_default=true', 'robust=false', 'lpips=false',
+                        'max_test_images=1', 'shadows=true'], capture_output=True, text=True, cwd=root, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    mj = json.loads((tmp_path/'run'/'metrics.json').read_text())
+    assert 'shipped' not in mj['summaries'] and {'mirnet', 'mirnet --shadows', 'gamma'} <= set(mj['summaries']), list(mj['summaries'])
+    assert mj['parameters']['compare_default'] is False and mj['parameters']['shadows'] is True
+    assert 'shipped model itself' in (tmp_path/'run'/'06_evaluate.ipynb').read_text()
