@@ -64,7 +64,7 @@ def main(argv=None):
         F.append(features(x, y)); T.append(np.log(gt.mean() / y.mean())); G.append(p.group)
     F, T = np.array(F), np.array(T)
     pred, alpha, cv = fit_ridge(F, T, G)
-    res = {'train': {'n': len(T), 'log_ratio_std': float(T.std()), 'log_ratio_mean': float(T.mean()), 'alpha': alpha, 'cv_mse': cv,
+    res = {'train': {'n': len(T), 'features': NAMES, 'log_ratio_std': float(T.std()), 'log_ratio_mean': float(T.mean()), 'alpha': alpha, 'cv_mse': cv,
                      'cv_mse_constant': float(np.mean((T - T.mean()) ** 2)), 'seconds': round(time.time() - t0, 1)}}
     print('train', json.dumps(res['train']), flush=True)
     pairs = sp[a.split][:a.n]

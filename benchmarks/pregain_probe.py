@@ -33,16 +33,10 @@ def pregain2(x:np.ndarray, t:float, alpha:float, lmin:float, gmax:float)->np.nda
     return lift_shadows(x, t=t, alpha=alpha, lmin=lmin, gmax=gmax, side=max(x.shape[:2]))
 
 
-def illumination(x:np.ndarray, sigma:float=0.05)->np.ndarray:
-    "Max-RGB in linear light blurred by sigma x the image diagonal (full resolution), as `shadow_gain` computes it."
-    from scipy.ndimage import gaussian_filter
-    from llie.data import srgb_to_linear
-    return gaussian_filter(srgb_to_linear(x).max(-1), sigma * float(np.hypot(*x.shape[:2])), mode='reflect') + 1e-4
-
-
 def keep_lit(x:np.ndarray, y:np.ndarray, a:float, b:float, lmin:float=0.1)->np.ndarray:
     "The third probe's arm: output `y` blended back to input `x` where the illumination is near the frame's lit level."
-    L = illumination(x); ref = float(np.quantile(L, 0.9))
+    from llie.enhance import illumination
+    L, ref, _ = illumination(x, side=max(x.shape[:2])) # at full resolution
     if ref < lmin: return y
     t = np.clip((L / ref - a) / (b - a), 0, 1); p = (t * t * (3 - 2 * t))[..., None]
     return (p * x + (1 - p) * y).astype(np.float32)

@@ -13,9 +13,9 @@ from .data import IMAGE_EXTS, ImageError, read_image, write_image, _check_file
 
 # %% auto #0
 __all__ = ['default_weights', 'get_model', 'get_fast_model', 'auto_tile', 'default_overlap', 'check_tile', 'enhance_array',
-           'guided_coefficients', 'apply_guided', 'fast_scale', 'enhance_fast', 'shadow_gain', 'lift_shadows',
-           'check_exposure', 'apply_exposure', 'enhance', 'find_inputs', 'read_file', 'save_file', 'plan_outputs',
-           'check_quality', 'check_bit_depth', 'warm_up', 'enhance_files', 'format_summary']
+           'guided_coefficients', 'apply_guided', 'fast_scale', 'enhance_fast', 'illumination', 'shadow_gain',
+           'lift_shadows', 'check_exposure', 'apply_exposure', 'enhance', 'find_inputs', 'read_file', 'save_file',
+           'plan_outputs', 'check_quality', 'check_bit_depth', 'warm_up', 'enhance_files', 'format_summary']
 
 # %% ../nbs/08_enhance.ipynb #52fdd0c1
 def default_weights()->Path:
@@ -371,6 +371,18 @@ def enhance_fast(img:np.ndarray, # HxWx3 float image in [0, 1]
     return apply_guided(img, A, b, s)
 
 # %% ../nbs/08_enhance.ipynb #e27x0002
+def illumination(img:np.ndarray, # HxWx3 float sRGB image in [0, 1]
+                 sigma:float=0.05, # blur, as a fraction of the image diagonal
+                 side:int=256, # computed on a copy at most this many pixels a side
+                )->tuple: # (L on that copy, its 90th percentile: the lit level, the shrink factor)
+    "The frame's illumination as `shadow_gain` sees it: max over RGB in linear light, blurred, +1e-4."
+    from scipy.ndimage import gaussian_filter
+    from llie.data import srgb_to_linear
+    h, w = img.shape[:2]; s = max(1, math.ceil(max(h, w) / side))
+    lo = _downscale(np.asarray(img, np.float32), s) if s > 1 else np.asarray(img, np.float32)
+    L = gaussian_filter(srgb_to_linear(lo).max(-1), sigma * float(np.hypot(*lo.shape[:2])), mode='reflect') + 1e-4
+    return L, float(np.quantile(L, 0.9)), s
+
 def shadow_gain(img:np.ndarray, # HxWx3 float sRGB image in [0, 1]
                 t:float=4., # regions more than `t` times darker than the lit level are lifted
                 alpha:float=0.75, # exponent of the gain
@@ -380,12 +392,9 @@ def shadow_gain(img:np.ndarray, # HxWx3 float sRGB image in [0, 1]
                 side:int=256, # the illumination is computed on a copy at most this many pixels a side
                )->np.ndarray|None: # HxW float32 gain >= 1, or None where the frame has no lit part
     "The gain `lift_shadows` applies: deep shadows beside a lit part brought up towards it (see above)."
-    from scipy.ndimage import gaussian_filter, zoom
-    from llie.data import srgb_to_linear
-    h, w = img.shape[:2]; s = max(1, math.ceil(max(h, w) / side))
-    lo = _downscale(np.asarray(img, np.float32), s) if s > 1 else np.asarray(img, np.float32)
-    L = gaussian_filter(srgb_to_linear(lo).max(-1), sigma * float(np.hypot(*lo.shape[:2])), mode='reflect') + 1e-4
-    ref = float(np.quantile(L, 0.9))
+    from scipy.ndimage import zoom
+    h, w = img.shape[:2]
+    L, ref, s = illumination(img, sigma, side)
     if ref < lmin: return None
     g = np.minimum(gmax, np.maximum(1., ref / (t * L)) ** alpha).astype(np.float32)
     if s > 1: g = zoom(g, (h / g.shape[0], w / g.shape[1]), order=1, mode='nearest', grid_mode=True)
