@@ -83,6 +83,9 @@ def main(argv=None):
     ap.add_argument('--test-gen', action='store_true', help="diagnostic: every synthetic input of the stream made by the mixed-exposure test's own generator (llie.synth.mixed_exposure_input)")
     ap.add_argument('--spatial-shadow', default=None, help="'LO,HI': the darkest exposure of the stream's spatially varying inputs, drawn log-uniformly (default: the global range of llie.synth.synth_low)")
     ap.add_argument('--no-start', action='store_true', help='do not score the start weights again')
+    ap.add_argument('--synth-only', action='store_true', help="every input of the stream synthetic (synth_fraction 1: no LOL pairs), for a network that only sees frames with a lit part")
+    ap.add_argument('--lift', action='store_true', help="every synthetic input passed through `llie.enhance.lift_shadows` (after JPEG), as the network would see it behind the lift")
+    ap.add_argument('--cosine', action='store_true', help='learning rate decayed from --lr to 0 over --steps by a cosine (default: constant)')
     ap.add_argument('--save', default=None, help="'DIR': write each arm's gated model there as ARM.weights.h5 (with its .json), e.g. for pregain_probe.py's route arms")
     a = ap.parse_args(argv)
     import keras, tensorflow as tf
@@ -107,6 +110,14 @@ def main(argv=None):
     elif a.lit: # the stream's batches call llie.synth.synth_low by name
         import functools, llie.synth as S
         S.synth_low = functools.partial(S.synth_low, lit=tuple(float(v) for v in a.lit.split(',')))
+    if a.lift: # wraps whichever generator is in place: the network learns on what the lift hands it
+        import llie.synth as S
+        from llie.enhance import lift_shadows
+        inner = S.synth_low
+        def gen(high, rng, **kw):
+            low, mode, q = inner(high, rng, **kw)
+            return np.round(lift_shadows(np.asarray(low, np.float32) / 255) * 255).astype(np.uint8), mode, q
+        S.synth_low = gen
     if a.test_gen:
         import llie.synth as S
         def gen(high, rng, **kw):
@@ -120,6 +131,7 @@ def main(argv=None):
     from llie.synth import PairStore
     from loss_probe import score_model, profile_stream, parse_arm # the same scoring and batches as the loss probe
     cfg = load_yaml('configs/default.yaml')
+    if a.synth_only: cfg['synth_fraction'] = 1.0
     splits = load_splits('reports/default-model/splits.json')
     val = splits['val'][:a.val] if a.val else splits['val']
     arch = dict(json.loads(Path(a.weights.replace('.weights.h5', '.json')).read_text())['architecture'])
@@ -130,6 +142,7 @@ def main(argv=None):
     def report(name, res):
         name = (f'{name}@testgen' if a.test_gen and name != 'start' else name)
         name = (f'{name}@shadow{a.spatial_shadow}' if a.spatial_shadow and name != 'start' else name)
+        name = name + ''.join(f'@{f}' for f in ('synth_only', 'lift', 'cosine') if getattr(a, f) and name != 'start')
         name = (f'{name}@lit{a.lit}' if a.lit else name) + (f'@loss[{a.loss}]' if a.loss and name != 'start' else '') + (f'@{a.steps}' if a.steps != 200 and name != 'start' else '')
         results[name] = res; save_json(results, a.out)
         print(name, json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in res.items()}), flush=True)
@@ -151,7 +164,7 @@ def main(argv=None):
         else:
             m = twin(b, post=name == 'post'); lr = a.branch_lr
             if name in ('branch', 'post'): b.trainable = False
-        opt = keras.optimizers.Adam(lr, global_clipnorm=cfg['clipnorm'])
+        opt = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(lr, a.steps) if a.cosine else lr, global_clipnorm=cfg['clipnorm'])
         ds = profile_stream(store, cfg, a.steps, a.crop, a.batch, a.start_step)
         if name in ('joint', 'local'): # one optimiser per part: the body's own Adam at --lr
             bopt = keras.optimizers.Adam(a.lr, global_clipnorm=cfg['clipnorm'])
