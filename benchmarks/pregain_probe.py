@@ -4,6 +4,7 @@
     python benchmarks/pregain_probe.py OUT.json 4,0.75,0.1,16 [--split test]  # second: t,alpha,lmin,gmax (`llie.enhance.lift_shadows`)
     python benchmarks/pregain_probe.py OUT.json keep=0.5,1 lift+keep=0.5,1     # third (session 28): keep the lit part
     python benchmarks/pregain_probe.py OUT.json route route+lift --specialist W # fourth (session 28): a second network
+    python benchmarks/pregain_probe.py OUT.json route2 --specialist W           # fifth (session 29): routed by mean too
 
 Third probe (`keep=a,b`, `lift+keep=a,b`): where the frame has a lit part (illumination L's 90th percentile `ref`
 >= 0.1 linear), the output is blended back to the input with weight smoothstep((L / ref - a) / (b - a)); `lift+keep`
@@ -11,7 +12,8 @@ also lifts the shadows first (`lift_shadows` with its defaults).
 
 Fourth probe (`route`, `route+lift`): frames with a lit part (`shadow_gain` is not None) go to the network in
 `--specialist` (a `.weights.h5` with its `.json`, e.g. from `illum_probe.py --save`), every other frame to the shipped
-one; `route+lift` also lifts the shadows first.
+one; `route+lift` also lifts the shadows first. Fifth (`route2`): only frames with a lit part whose mean (sRGB) is at
+least `--route-mean` go to the specialist, always behind the lift; every other frame to the shipped network as it is.
 
 Second probe (four numbers an arm): only regions more than t times darker than the lit level, and only where the lit
 level is at least lmin in linear light, are lifted: the arm 4,0.75,0.1,16 became `llie enhance --shadows`.
@@ -58,6 +60,7 @@ def main(argv=None):
     ap.add_argument('out'); ap.add_argument('arms', nargs='+', help='alpha,sigma,gmax (first probe) or t,alpha,lmin,gmax (second)')
     ap.add_argument('--n', type=int, default=None); ap.add_argument('--split', default='val', choices=['val', 'test'])
     ap.add_argument('--specialist', default=None, help='weights of the second network for the route arms')
+    ap.add_argument('--route-mean', type=float, default=0.25, help="route2: a frame with a lit part goes to the specialist (behind the lift) only if its mean (sRGB) is at least this")
     a = ap.parse_args(argv)
     from llie.core import save_json
     from llie.data import load_splits, read_image
@@ -69,6 +72,7 @@ def main(argv=None):
     sp = get_model(a.specialist) if a.specialist else None
     if sp is None and any(k.startswith('route') for k in a.arms): raise SystemExit('route arms need --specialist')
     route = lambda im: sp if shadow_gain(im) is not None else m
+    lit_frame = lambda im: shadow_gain(im) is not None and float(np.mean(im)) >= a.route_mean # route2's router (session 29)
     arms = {'none': None, **{k: () if k.startswith('route') else tuple(float(v) for v in k.split('=')[-1].split(',')) for k in a.arms}}
     res = {}
     for k, prm in arms.items():
@@ -76,6 +80,7 @@ def main(argv=None):
         if prm is None: fn = lambda im: enhance_array(im, m)
         elif k == 'route': fn = lambda im: enhance_array(im, route(im))
         elif k == 'route+lift': fn = lambda im: enhance_array(lift_shadows(im), route(im))
+        elif k == 'route2': fn = lambda im: enhance_array(lift_shadows(im), sp) if lit_frame(im) else enhance_array(im, m)
         elif k.startswith('keep='): fn = lambda im, prm=prm: keep_lit(im, enhance_array(im, m), *prm)
         elif k.startswith('lift+keep='): fn = lambda im, prm=prm: keep_lit(im, enhance_array(lift_shadows(im), m), *prm)
         else: fn = lambda im, prm=prm: enhance_array((pregain2 if len(prm) == 4 else pregain)(im, *prm), m)

@@ -109,6 +109,13 @@ def _crop_schedule(v):
     if [r[0] for r in v] != sorted({r[0] for r in v}): return 'expected from_epoch values in increasing order, each once'
     if v[0][0] != 1: return 'the first entry must start at epoch 1'
 
+def _restarts(v):
+    if v is None: return None
+    ok = isinstance(v, (list, tuple)) and v and all(isinstance(r, (list, tuple)) and len(r) == 2 and _is_int(r[0]) and r[0] >= 2
+                                                   and _is_num(r[1]) and r[1] > 0 for r in v)
+    if not ok: return 'expected null or a list of [from_epoch, peak_lr] (an integer >= 2, a number > 0)'
+    if [r[0] for r in v] != sorted({r[0] for r in v}): return 'expected from_epoch values in increasing order, each once'
+
 def _gate(v):
     try: check_gate(v)
     except LLIEError as e: return str(e).replace('gate must be', 'expected', 1)
@@ -128,7 +135,7 @@ PARAMETERS = {
     'max_val_images': Int(1, none=True), 'max_test_images': Int(1, none=True),
     'init_weights': ExistingPath('file'), 'weights': ExistingPath('file'), 'unpaired': ExistingPath('dir'),
     'best_by': OneOf('val_psnr', 'val_ssim', 'val_loss', 'val_lpips'),
-    'schedule': OneOf('plateau', 'cosine'), 'warmup_epochs': Int(0), 'ema': Float(0, 1, hi_open=True),
+    'schedule': OneOf('plateau', 'cosine'), 'warmup_epochs': Int(0), 'restarts': _restarts, 'ema': Float(0, 1, hi_open=True),
     'clipnorm': Float(0, lo_open=True, none=True), 'crop_schedule': _crop_schedule,
     'synth_fraction': _share, 'passthrough_fraction': _share, 'jpeg_fraction': _share, 'spatial_fraction': _share,
     'scale_fraction': _share, 'max_scale': Float(1), 'min_scale': Float(1),
@@ -174,7 +181,14 @@ def _rel_scale(cfg):
     ok = PARAMETERS['min_scale'](lo) is None and PARAMETERS['max_scale'](hi) is None
     return [f'min_scale={lo} is above max_scale={hi}'] if ok and lo > hi else []
 
-RELATIONS = [_rel_crop, _rel_fractions, _rel_best_by, _rel_lr, _rel_scale]
+def _rel_restarts(cfg):
+    r, e = cfg.get('restarts'), cfg.get('epochs')
+    if not r or _restarts(r) is not None: return []
+    out = [] if cfg.get('schedule') == 'cosine' else [f"restarts: need schedule=cosine, not {cfg.get('schedule')}"]
+    if _is_int(e) and r[-1][0] > e: out.append(f'restarts: a cycle from epoch {r[-1][0]} is after the last epoch ({e})')
+    return out
+
+RELATIONS = [_rel_crop, _rel_fractions, _rel_best_by, _rel_lr, _rel_scale, _rel_restarts]
 
 def stage_defaults(stages:list|None=None, # notebook stems (default `STAGES`); a later stage's default wins
                   )->dict:

@@ -17,7 +17,7 @@ from . import synth as S
 
 # %% auto #0
 __all__ = ['ResumableBackup', 'AtomicCheckpoint', 'EpochProgress', 'get_strategy', 'read_history', 'LogLearningRate',
-           'make_schedule', 'train']
+           'CosineRestarts', 'make_schedule', 'train']
 
 # %% ../nbs/04_train.ipynb #1e0401a2
 class ResumableBackup(keras.callbacks.BackupAndRestore):
@@ -179,19 +179,51 @@ class LogLearningRate(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None: logs['learning_rate'] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
-def make_schedule(schedule:str, # 'plateau' (a constant rate that ReduceLROnPlateau lowers) or 'cosine'
-                  lr:float, # the (peak) learning rate
-                  total_steps:int, # optimizer steps of the whole run
-                  warmup_steps:int=0, # linear warm-up steps before the cosine (from lr / 10)
-                  min_lr:float=1e-6, # the cosine's final rate
-                 ):
-    "The learning rate (a float or a Keras schedule) for `schedule`."
-    if schedule == 'plateau': return lr
-    if schedule != 'cosine': raise LLIEError(f"schedule={schedule!r}: choose 'plateau' or 'cosine'")
-    if warmup_steps >= total_steps: raise LLIEError(f'warm-up ({warmup_steps} steps) must be shorter than the run ({total_steps} steps)')
+def _cosine(lr, total_steps, warmup_steps, min_lr):
     alpha = min(1., min_lr / lr)
     if not warmup_steps: return keras.optimizers.schedules.CosineDecay(lr, total_steps, alpha=alpha)
     return keras.optimizers.schedules.CosineDecay(lr / 10, total_steps - warmup_steps, alpha=alpha, warmup_target=lr, warmup_steps=warmup_steps)
+
+@keras.saving.register_keras_serializable(package='llie')
+class CosineRestarts(keras.optimizers.schedules.LearningRateSchedule):
+    "Warm-up + cosine cycles one after another (warm restarts): cycle i runs from step `starts[i]` with peak `peaks[i]`."
+    def __init__(self, starts:list, peaks:list, total_steps:int, warmup_steps:int=0, min_lr:float=1e-6):
+        self.starts, self.peaks, self.total_steps, self.warmup_steps, self.min_lr = list(starts), list(peaks), total_steps, warmup_steps, min_lr
+        self.cycles = [_cosine(p, e - s, warmup_steps, min_lr) for s, e, p in zip(self.starts, self.starts[1:] + [total_steps], self.peaks)]
+    def __call__(self, step):
+        out = self.cycles[0](step) # before the first restart: exactly the single cycle's rate
+        for s, c in zip(self.starts[1:], self.cycles[1:]):
+            out = keras.ops.where(keras.ops.greater_equal(step, s), c(keras.ops.maximum(keras.ops.subtract(step, s), 0)), out)
+        return out
+    def get_config(self): return dict(starts=self.starts, peaks=self.peaks, total_steps=self.total_steps, warmup_steps=self.warmup_steps, min_lr=self.min_lr)
+
+def make_schedule(schedule:str, # 'plateau' (a constant rate that ReduceLROnPlateau lowers) or 'cosine'
+                  lr:float, # the (peak) learning rate
+                  total_steps:int, # optimizer steps of the whole run
+                  warmup_steps:int=0, # linear warm-up steps before the cosine (from lr / 10), in each cycle
+                  min_lr:float=1e-6, # the cosine's final rate
+                  restarts:list|None=None, # warm restarts: [(start_step, peak_lr), ...], each a new warm-up + cosine cycle
+                 ):
+    "The learning rate (a float or a Keras schedule) for `schedule`."
+    if schedule == 'plateau':
+        if restarts: raise LLIEError("restarts need schedule='cosine'")
+        return lr
+    if schedule != 'cosine': raise LLIEError(f"schedule={schedule!r}: choose 'plateau' or 'cosine'")
+    starts = [0] + [int(s) for s, _ in restarts or []]; peaks = [lr] + [float(p) for _, p in restarts or []]
+    if any(b <= a for a, b in zip(starts, starts[1:] + [total_steps])) or starts[-1] >= total_steps:
+        raise LLIEError(f'restarts must start inside the run ({total_steps} steps), each after the one before: {restarts!r}')
+    if any(not p > 0 for p in peaks): raise LLIEError(f'the peak learning rate of every cycle must be > 0: {restarts!r}')
+    short = min(b - a for a, b in zip(starts, starts[1:] + [total_steps]))
+    if warmup_steps >= short: raise LLIEError(f'warm-up ({warmup_steps} steps) must be shorter than the run ({total_steps} steps)' if len(starts) == 1
+                                              else f'warm-up ({warmup_steps} steps) must be shorter than every cycle (the shortest has {short} steps)')
+    if len(starts) == 1: return _cosine(lr, total_steps, warmup_steps, min_lr)
+    return CosineRestarts(starts, peaks, total_steps, warmup_steps, min_lr)
+
+def _cycles(a:dict)->list:
+    "The cosine cycles of a training configuration: [(first_epoch, end_epoch, peak_lr)], 0-based, end exclusive."
+    r = a.get('restarts') or []
+    starts = [0] + [int(e) - 1 for e, _ in r]
+    return [(s, e, float(p)) for s, e, p in zip(starts, starts[1:] + [a['epochs']], [a['lr']] + [p for _, p in r])]
 
 # %% ../nbs/04_train.ipynb #b2c3d4e5
 def _phases(plan:list, epochs:int)->list:
@@ -229,7 +261,8 @@ def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, 
           color_weight:float=0., # weight of a colour term (L1 of the per-image mean RGB) added to the loss
           color_cell:int=0, # 0: the colour term compares whole-image means; n > 0: the means of n x n-pixel cells (at most the smallest crop)
           schedule:str='plateau', # 'plateau' (the recipe: ReduceLROnPlateau on val PSNR) or 'cosine' (warm-up, then cosine decay)
-          warmup_epochs:int=0, # linear warm-up epochs of the cosine schedule
+          warmup_epochs:int=0, # linear warm-up epochs of the cosine schedule (of each cycle)
+          restarts:list|None=None, # warm restarts of the cosine: [[from_epoch, peak_lr], ...] (epochs from 1), a new warm-up + cosine cycle from each
           ema:float=0., # momentum of an exponential moving average of the weights (0: none; e.g. 0.999)
           clipnorm:float|None=None, # clip the global gradient norm to this (None: no clipping)
           crop_schedule:list|None=None, # progressive crops [[from_epoch, crop_size, batch_size], ...] (None: crop_size, batch_size)
@@ -261,7 +294,9 @@ def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, 
     plan = S.crop_plan(crop_schedule, crop_size, batch_size)
     if color_cell and color_cell > min(c for _, c, _ in plan):
         raise LLIEError(f'color_cell={color_cell} is larger than the smallest training crop ({min(c for _, c, _ in plan)}); use a smaller cell')
-    make_schedule(schedule, lr, epochs * steps_per_epoch, warmup_epochs * steps_per_epoch, min_lr)  # checks the schedule before any work
+    try: rs = [((int(e) - 1) * steps_per_epoch, float(p)) for e, p in restarts or []]
+    except (TypeError, ValueError): raise LLIEError(f'restarts must be a list of [from_epoch, peak_lr], got {restarts!r}') from None
+    make_schedule(schedule, lr, epochs * steps_per_epoch, warmup_epochs * steps_per_epoch, min_lr, rs)  # checks the schedule before any work
     run_dir = Path(run_dir)
     chief, role = _worker_role(strategy)
     out = run_dir if chief else Path(tempfile.mkdtemp(prefix=f'llie-{role}-'))   # a non-chief worker writes only scratch copies
@@ -291,10 +326,16 @@ def _train(run_dir, out, chief, plan, a, modes, verbose):
     done = ResumableBackup(run_dir/'checkpoints')._latest()
     if done is not None and (run_dir/'train_config.yaml').exists():  # the restored best value is of the run's first metric
         first = load_yaml(run_dir/'train_config.yaml')
-        keys = (('best_by', 'val_psnr'), ('schedule', 'plateau')) + ((('epochs', None), ('steps_per_epoch', None)) if a['schedule'] == 'cosine' else ())
-        for k, default in keys:  # a cosine schedule is a function of the run's length
+        keys = (('best_by', 'val_psnr'), ('schedule', 'plateau')) + ((('steps_per_epoch', None), ('warmup_epochs', 0), ('min_lr', 1e-6)) if a['schedule'] == 'cosine' else ())
+        for k, default in keys:
             if first.get(k, default) != a[k]:
                 raise LLIEError(f'{run_dir}: the run was started with {k}={first.get(k, default)}; resume it with the same, or start a new run folder')
+        ended = json.loads((done/'state.json').read_text())['epoch']
+        if a['schedule'] == 'cosine' and any(c not in _cycles(a) for c in _cycles({'restarts': None, **first}) if c[0] < ended):
+            # a cosine is a function of its cycle's length: the cycles trained in so far must stay as they were
+            raise LLIEError(f"{run_dir}: the run was started with epochs={first['epochs']}, restarts={first.get('restarts')}, and has trained "
+                            f'{ended} epochs; resume it with the same, or train it longer with a new cycle from where it ended '
+                            f'(restarts=[[{ended + 1}, peak_lr]]), or start a new run folder')
     cfg = {**a, 'precision': precision, 'architecture': {**model_config(a['preset'], n_feat=a['n_feat'], n_rrg=a['n_rrg'], n_msrb=a['n_msrb'], local_grid=a['local_grid']), 'gate': a['gate']},
            'splits': {k: len(v) for k, v in splits.items()}}
     save_yaml(cfg, out/'train_config.yaml'); save_json(env_info(), out/'environment.json')
@@ -305,7 +346,7 @@ def _train(run_dir, out, chief, plan, a, modes, verbose):
         model = build_mirnet(a['preset'], n_feat=a['n_feat'], n_rrg=a['n_rrg'], n_msrb=a['n_msrb'], local_grid=a['local_grid'])
         model.llie_config = {**model.llie_config, 'gate': a['gate']}  # saved with the weights; trained without (see below)
         if a['init_weights']: model.load_weights(a['init_weights'])
-        rate = make_schedule(a['schedule'], a['lr'], epochs * steps, a['warmup_epochs'] * steps, a['min_lr'])
+        rate = make_schedule(a['schedule'], a['lr'], epochs * steps, a['warmup_epochs'] * steps, a['min_lr'], [((int(e) - 1) * steps, float(p)) for e, p in a['restarts'] or []])
         opt = keras.optimizers.Adam(rate, global_clipnorm=a['clipnorm'], use_ema=a['ema'] > 0, ema_momentum=a['ema'] or 0.99)
         model.compile(optimizer=opt, loss=CharbonnierLoss(a['charbonnier_eps'], a['ssim_weight'], a['lpips_weight'], a['color_weight'], a['color_cell']),
                       metrics=[psnr_metric, ssim_metric] + ([lpips_metric] if a['lpips_weight'] else []))
