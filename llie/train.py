@@ -219,6 +219,11 @@ def make_schedule(schedule:str, # 'plateau' (a constant rate that ReduceLROnPlat
     if len(starts) == 1: return _cosine(lr, total_steps, warmup_steps, min_lr)
     return CosineRestarts(starts, peaks, total_steps, warmup_steps, min_lr)
 
+def _restart_steps(restarts, steps_per_epoch:int)->list:
+    "`restarts` ([[from_epoch, peak_lr], ...], epochs from 1) as `make_schedule`'s [(start_step, peak_lr), ...]."
+    try: return [((int(e) - 1) * steps_per_epoch, float(p)) for e, p in restarts or []]
+    except (TypeError, ValueError): raise LLIEError(f'restarts must be a list of [from_epoch, peak_lr], got {restarts!r}') from None
+
 def _cycles(a:dict)->list:
     "The cosine cycles of a training configuration: [(first_epoch, end_epoch, peak_lr)], 0-based, end exclusive."
     r = a.get('restarts') or []
@@ -294,9 +299,7 @@ def train(run_dir:str|Path, # run folder: config, splits, checkpoints, history, 
     plan = S.crop_plan(crop_schedule, crop_size, batch_size)
     if color_cell and color_cell > min(c for _, c, _ in plan):
         raise LLIEError(f'color_cell={color_cell} is larger than the smallest training crop ({min(c for _, c, _ in plan)}); use a smaller cell')
-    try: rs = [((int(e) - 1) * steps_per_epoch, float(p)) for e, p in restarts or []]
-    except (TypeError, ValueError): raise LLIEError(f'restarts must be a list of [from_epoch, peak_lr], got {restarts!r}') from None
-    make_schedule(schedule, lr, epochs * steps_per_epoch, warmup_epochs * steps_per_epoch, min_lr, rs)  # checks the schedule before any work
+    make_schedule(schedule, lr, epochs * steps_per_epoch, warmup_epochs * steps_per_epoch, min_lr, _restart_steps(restarts, steps_per_epoch))  # checks the schedule before any work
     run_dir = Path(run_dir)
     chief, role = _worker_role(strategy)
     out = run_dir if chief else Path(tempfile.mkdtemp(prefix=f'llie-{role}-'))   # a non-chief worker writes only scratch copies
@@ -346,7 +349,7 @@ def _train(run_dir, out, chief, plan, a, modes, verbose):
         model = build_mirnet(a['preset'], n_feat=a['n_feat'], n_rrg=a['n_rrg'], n_msrb=a['n_msrb'], local_grid=a['local_grid'])
         model.llie_config = {**model.llie_config, 'gate': a['gate']}  # saved with the weights; trained without (see below)
         if a['init_weights']: model.load_weights(a['init_weights'])
-        rate = make_schedule(a['schedule'], a['lr'], epochs * steps, a['warmup_epochs'] * steps, a['min_lr'], [((int(e) - 1) * steps, float(p)) for e, p in a['restarts'] or []])
+        rate = make_schedule(a['schedule'], a['lr'], epochs * steps, a['warmup_epochs'] * steps, a['min_lr'], _restart_steps(a['restarts'], steps))
         opt = keras.optimizers.Adam(rate, global_clipnorm=a['clipnorm'], use_ema=a['ema'] > 0, ema_momentum=a['ema'] or 0.99)
         model.compile(optimizer=opt, loss=CharbonnierLoss(a['charbonnier_eps'], a['ssim_weight'], a['lpips_weight'], a['color_weight'], a['color_cell']),
                       metrics=[psnr_metric, ssim_metric] + ([lpips_metric] if a['lpips_weight'] else []))
