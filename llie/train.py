@@ -16,7 +16,7 @@ from . import data as D
 from . import synth as S
 
 # %% auto #0
-__all__ = ['ResumableBackup', 'AtomicCheckpoint', 'EpochProgress', 'get_strategy', 'read_history', 'LogLearningRate',
+__all__ = ['ResumableBackup', 'SwapEMA', 'AtomicCheckpoint', 'EpochProgress', 'get_strategy', 'read_history', 'LogLearningRate',
            'CosineRestarts', 'make_schedule', 'train']
 
 # %% ../nbs/04_train.ipynb #1e0401a2
@@ -55,6 +55,7 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         try: self.model.save_weights(d/'model.weights.h5', overwrite=True)
         finally:
             if swapped: self.ema_swap._swap_variables()
+        if self.ema_swap is not None: self.ema_swap.finish()   # the fit's last epoch: its raw weights are saved, now finalise the average
         now = time.perf_counter(); dt, self._t = now - (self._t or now), now
         self.seconds += dt
         if self.segments and self.segments[-1].get('session') == self._session:
@@ -72,6 +73,22 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
 
 _STATE_KEYS = ('best', 'wait', 'cooldown_counter')
 def _plain(v): return float(v) if isinstance(v, (np.floating, float)) else (int(v) if isinstance(v, (np.integer, int)) else v)
+
+# %% ../nbs/04_train.ipynb #7d1e5a31
+class SwapEMA(keras.callbacks.SwapEMAWeights):
+    "`SwapEMAWeights` whose last epoch keeps the raw weights until `finish` (after the backup), and whose restarts start from the average."
+    def __init__(self, restart_epochs=()): # 0-based epochs that begin a warm restart
+        super().__init__(swap_on_epoch=True); self.restart_epochs, self._due = set(restart_epochs), False
+    def on_epoch_begin(self, epoch, logs=None):
+        super().on_epoch_begin(epoch, logs)   # the raw weights back in the model, the average in the optimizer
+        if epoch in self.restart_epochs: self._swap_variables(); self._finalize_ema_values()  # both the average
+    def on_epoch_end(self, epoch, logs=None):
+        if not self._ema_weights_in_model: self._swap_variables(); self._ema_weights_in_model = True
+        self._due = epoch == self.params['epochs'] - 1
+    def finish(self):
+        "After the last epoch's backup: the average in both places, as `fit`'s final `finalize_variable_values` expects."
+        if self._due: self._finalize_ema_values(); self._due = False
+
 
 # %% ../nbs/04_train.ipynb #5e6a7de9
 class AtomicCheckpoint(keras.callbacks.ModelCheckpoint):
@@ -379,7 +396,7 @@ def _train(run_dir, out, chief, plan, a, modes, verbose):
     meta = {'preset': a['preset'], 'data': str(a['data']), 'seed': a['seed'], 'precision': precision, 'ema': a['ema']}
     best_by = a['best_by']
     best = AtomicCheckpoint(out/'best.weights.h5', extra=meta, monitor=best_by, mode=modes[best_by], save_best_only=True)
-    swap = keras.callbacks.SwapEMAWeights(swap_on_epoch=True) if a['ema'] else None
+    swap = SwapEMA([e0 for e0, _, _ in _cycles(a)[1:]]) if a['ema'] else None
     stateful = [best]
     callbacks = [best, AtomicCheckpoint(out/'last.weights.h5', extra=meta), LogLearningRate()]
     if a['schedule'] == 'plateau':
