@@ -5,6 +5,7 @@
 # %% ../nbs/01_data.ipynb #b2c4dec1
 from __future__ import annotations
 import os, json, zlib, struct, hashlib, shutil, tempfile, zipfile, urllib.request, urllib.parse
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -39,40 +40,52 @@ def _check_file(path:Path)->bytes:
     if path.stat().st_size == 0: raise ImageError(f'{path}: empty file (0 bytes)')
     with open(path, 'rb') as f: return f.read(32)
 
-def _decode(path:str|Path)->np.ndarray:
-    "Fully decode an image file to HxWx3 in its own type (uint8, uint16 or float32), raising `ImageError` naming the file."
-    path = Path(path); head = _check_file(path)
-    png = _png_header(head)
-    if png and (png[0] == 0 or png[1] == 0): raise ImageError(f'{path}: zero-sized image ({png[0]}x{png[1]})')
-    try:
-        with Image.open(path) as im:
-            im.load() # decode everything now: truncation and corruption surface here
-            mode, fmt = im.mode, im.format
-            if im.width == 0 or im.height == 0: raise ImageError(f'{path}: zero-sized image ({im.width}x{im.height})')
-            deep_tiff = fmt == 'TIFF' and mode in ('RGB', 'RGBA', 'RGBX', 'LA') and \
-                        max(np.atleast_1d(im.tag_v2.get(258, 8))) > 8
-            if mode in ('RGB', 'L', 'I;16', 'I;16L', 'I;16B', 'I;16N', 'I', 'F'): a = np.asarray(im)
-            elif mode == '1': a = np.asarray(im).astype(np.uint8) * 255
-            elif mode in ('RGBA', 'RGBX', 'LA'): a = np.asarray(im)[..., :-1] # alpha dropped (not composited)
-            else:                                     # palette, CMYK, YCbCr, ...
-                try: a = np.asarray(im.convert('RGB'))
-                except (ValueError, OSError) as e: raise ImageError(f'{path}: cannot convert mode {mode} to RGB ({e})') from None
+@contextmanager
+def _pillow_errors(path:Path):
+    "Pillow's errors while decoding `path` (unknown format, too many pixels, truncated or corrupt data) as `ImageError`s naming it."
+    try: yield
     except ImageError: raise
     except UnidentifiedImageError: raise ImageError(f'{path}: not an image (Pillow cannot identify the format)') from None
     except Image.DecompressionBombError as e: raise ImageError(f'{path}: too many pixels ({e})') from None
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as e:
         raise ImageError(f'{path}: truncated or corrupt image data ({e})') from None
-    if png and png[2] == 16 and png[3] in (2, 4, 6): a = _read_png16(path)       # 16-bit colour / grey+alpha PNG
-    elif deep_tiff: a = _read_tiff_deep(path)
-    if a.dtype.kind == 'u' and a.dtype.itemsize == 2 and a.dtype.byteorder == '>': a = a.astype(np.uint16)
-    elif a.dtype.kind == 'i':  # Pillow mode 'I' (32-bit) holding 16-bit data
-        if a.size and (a.min() < 0 or a.max() > 65535): raise ImageError(f'{path}: 32-bit integer pixels outside 0..65535 are not supported')
+
+def _convert(im:Image.Image, path:Path, mode:str='RGB')->np.ndarray:
+    "`im` converted to `mode` as an array (palette, CMYK, YCbCr, LAB, ...), or an `ImageError` naming `path`."
+    try: return np.asarray(im.convert(mode))
+    except (ValueError, OSError) as e: raise ImageError(f'{path}: cannot convert mode {im.mode} to {mode} ({e})') from None
+
+def _pixel_type(a:np.ndarray, path:Path, mode:str)->np.ndarray:
+    "Decoded pixels as uint8, native-order uint16 or float32 in [0, 1]; an `ImageError` naming `path` for anything else."
+    if a.dtype.kind == 'u' and a.dtype.itemsize == 2: a = a.astype(np.uint16, copy=False) # native byte order
+    elif a.dtype.kind in 'iu' and a.dtype != np.uint8: # Pillow mode 'I' (32-bit) holding 16-bit data
+        if a.size and (a.min() < 0 or a.max() > 65535): raise ImageError(f'{path}: integer pixels outside 0..65535 are not supported')
         a = a.astype(np.uint16)
     elif a.dtype.kind == 'f':
         if not np.isfinite(a).all() or a.min() < 0 or a.max() > 1:
             raise ImageError(f'{path}: floating-point pixels must be finite and in [0, 1]')
-        a = a.astype(np.float32)
+        a = a.astype(np.float32, copy=False)
     if a.dtype not in (np.uint8, np.uint16, np.float32): raise ImageError(f'{path}: unsupported pixel type {a.dtype} (mode {mode})')
+    return a
+
+def _decode(path:str|Path)->np.ndarray:
+    "Fully decode an image file to HxWx3 in its own type (uint8, uint16 or float32), raising `ImageError` naming the file."
+    path = Path(path); head = _check_file(path)
+    png = _png_header(head)
+    if png and (png[0] == 0 or png[1] == 0): raise ImageError(f'{path}: zero-sized image ({png[0]}x{png[1]})')
+    with _pillow_errors(path), Image.open(path) as im:
+        im.load() # decode everything now: truncation and corruption surface here
+        mode, fmt = im.mode, im.format
+        if im.width == 0 or im.height == 0: raise ImageError(f'{path}: zero-sized image ({im.width}x{im.height})')
+        deep_tiff = fmt == 'TIFF' and mode in ('RGB', 'RGBA', 'RGBX', 'LA') and \
+                    max(np.atleast_1d(im.tag_v2.get(258, 8))) > 8
+        if mode in ('RGB', 'L', 'I;16', 'I;16L', 'I;16B', 'I;16N', 'I', 'F'): a = np.asarray(im)
+        elif mode == '1': a = np.asarray(im).astype(np.uint8) * 255
+        elif mode in ('RGBA', 'RGBX', 'LA'): a = np.asarray(im)[..., :-1] # alpha dropped (not composited)
+        else: a = _convert(im, path)              # palette, CMYK, YCbCr, ...
+    if png and png[2] == 16 and png[3] in (2, 4, 6): a = _read_png16(path)       # 16-bit colour / grey+alpha PNG
+    elif deep_tiff: a = _read_tiff_deep(path)
+    a = _pixel_type(a, path, mode)
     if a.ndim == 2: a = a[..., None]
     if a.ndim != 3 or a.shape[-1] not in (1, 3): raise ImageError(f'{path}: unexpected pixel layout {a.shape} (mode {mode})')
     if a.shape[-1] == 1: a = np.repeat(a, 3, axis=-1)
@@ -89,21 +102,21 @@ def read_image(path:str|Path, # image file (PNG, JPEG, BMP, TIFF; 8 or 16 bit; g
     "Read an image as float32 RGB in [0, 1], with an `ImageError` naming the file if it cannot be read."
     return _to_float(_decode(path))
 
-def _read_png16(path):
-    "16-bit colour PNG as uint16 HxWx3 (Pillow would keep only 8 bits); alpha dropped."
+def _read_png16(path, channels:int=3):
+    "16-bit PNG as uint16 HxWxC (Pillow would keep only 8 bits); `channels=3`: RGB, alpha dropped; 0: as stored."
     import tensorflow as tf
-    try: return tf.io.decode_png(Path(path).read_bytes(), channels=3, dtype=tf.uint16).numpy()
+    try: return tf.io.decode_png(Path(path).read_bytes(), channels=channels, dtype=tf.uint16).numpy()
     except Exception as e: raise ImageError(f'{path}: truncated or corrupt 16-bit PNG ({e})') from None
 
-def _read_tiff_deep(path):
-    "16-bit colour TIFF as uint16 HxWxC (Pillow would keep only 8 bits); alpha dropped."
+def _read_tiff_deep(path, alpha:bool=False):
+    "16-bit colour TIFF as uint16 HxWxC (Pillow would keep only 8 bits); its alpha channel kept only with `alpha`."
     import tifffile
     try:
         with tifffile.TiffFile(path) as t:
             page = t.pages[0]; a = page.asarray()
             if a.ndim == 3 and int(page.planarconfig) == 2: a = np.moveaxis(a, 0, -1)
     except Exception as e: raise ImageError(f'{path}: truncated or corrupt TIFF ({e})') from None
-    if a.ndim == 3 and a.shape[-1] in (2, 4): a = a[..., :-1]
+    if not alpha and a.ndim == 3 and a.shape[-1] in (2, 4): a = a[..., :-1]
     return a
 
 # %% ../nbs/01_data.ipynb #ba7f873a

@@ -7,9 +7,9 @@ from __future__ import annotations
 import os, sys, time, glob, math, zlib, struct
 from pathlib import Path
 import numpy as np
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import Image
 from .core import LLIEError, atomic_path
-from .data import IMAGE_EXTS, ImageError, read_image, write_image, _check_file
+from .data import IMAGE_EXTS, ImageError, read_image, write_image, _check_file, _png_header, _pillow_errors, _convert, _pixel_type, _read_png16, _read_tiff_deep
 
 # %% auto #0
 __all__ = ['default_weights', 'get_model', 'get_fast_model', 'auto_tile', 'default_overlap', 'check_tile', 'enhance_array',
@@ -641,61 +641,31 @@ def _clean_exif(exif, size:tuple)->Image.Exif|None:
         sub = dict(out[_EXIF_IFD]); sub.pop(_MAKERNOTE, None); out[_EXIF_IFD] = sub
     return out
 
-def _png16_head(path, head:bytes):
-    "Bit depth of a PNG from its header bytes (None if not a PNG)."
-    if head[:8] != b'\x89PNG\r\n\x1a\n' or head[12:16] != b'IHDR' or len(head) < 26: return None
-    return head[24]
-
 def read_file(path:str|Path, # image file: PNG, JPEG, BMP or TIFF; 8 or 16 bit; grey, RGB, with or without alpha, palette, CMYK
              )->tuple: # (pixels, info)
     """Read an image as it is stored, turned upright: uint8/uint16 (or float32 for float TIFFs) HxWxC with C = 1 (grey),
     2 (grey + alpha), 3 (RGB) or 4 (RGBA); `info` has the format, bit depth, EXIF (upright), ICC profile and dpi."""
     path = Path(path); head = _check_file(path)
     deep = None
-    try:
-        with Image.open(path) as im:
-            im.load() # decode everything now: truncation and corruption surface here
-            mode, fmt = im.mode, im.format
-            if im.width == 0 or im.height == 0: raise ImageError(f'{path}: zero-sized image ({im.width}x{im.height})')
-            try: exif = im.getexif()
-            except Exception: exif = None
-            info = {'format': fmt, 'mode': mode, 'icc_profile': im.info.get('icc_profile'), 'dpi': im.info.get('dpi'),
-                    'orientation': int(exif.get(0x0112, 1) or 1) if exif else 1}
-            if fmt == 'PNG' and _png16_head(path, head) == 16: deep = 'png'
-            elif fmt == 'TIFF' and max(np.atleast_1d(im.tag_v2.get(258, 8))) > 8 and mode not in ('I;16', 'I;16B', 'I;16L', 'I', 'F'): deep = 'tiff'
-            if deep: a = None
-            elif mode in ('L', 'LA', 'RGB', 'RGBA', 'I;16', 'I;16L', 'I;16B', 'I;16N', 'I', 'F'): a = np.asarray(im)
-            elif mode == 'RGBX': a = np.asarray(im)[..., :3]
-            elif mode == '1': a = np.asarray(im).astype(np.uint8) * 255
-            elif mode in ('P', 'PA'): a = np.asarray(im.convert('RGBA' if mode == 'PA' or 'transparency' in im.info else 'RGB'))
-            else: # CMYK, YCbCr, LAB, ...
-                try: a = np.asarray(im.convert('RGB'))
-                except (ValueError, OSError) as e: raise ImageError(f'{path}: cannot convert mode {mode} to RGB ({e})') from None
-    except ImageError: raise
-    except UnidentifiedImageError: raise ImageError(f'{path}: not an image (Pillow cannot identify the format)') from None
-    except Image.DecompressionBombError as e: raise ImageError(f'{path}: too many pixels ({e})') from None
-    except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as e:
-        raise ImageError(f'{path}: truncated or corrupt image data ({e})') from None
-    if deep == 'png': # Pillow keeps only 8 bits of 16-bit colour PNGs
-        import tensorflow as tf
-        try: a = tf.io.decode_png(path.read_bytes(), channels=0, dtype=tf.uint16).numpy()
-        except Exception as e: raise ImageError(f'{path}: truncated or corrupt 16-bit PNG ({e})') from None
-    elif deep == 'tiff':
-        import tifffile
-        try:
-            with tifffile.TiffFile(path) as t:
-                page = t.pages[0]; a = page.asarray()
-                if a.ndim == 3 and int(page.planarconfig) == 2: a = np.moveaxis(a, 0, -1)
-        except Exception as e: raise ImageError(f'{path}: truncated or corrupt TIFF ({e})') from None
-    if a.dtype.kind == 'u' and a.dtype.itemsize == 2: a = a.astype(np.uint16, copy=False) # native byte order
-    elif a.dtype.kind in 'iu' and a.dtype != np.uint8: # Pillow mode 'I' (32-bit) holding 16-bit data
-        if a.size and (a.min() < 0 or a.max() > 65535): raise ImageError(f'{path}: integer pixels outside 0..65535 are not supported')
-        a = a.astype(np.uint16)
-    elif a.dtype.kind == 'f':
-        if not np.isfinite(a).all() or a.min() < 0 or a.max() > 1:
-            raise ImageError(f'{path}: floating-point pixels must be finite and in [0, 1]')
-        a = a.astype(np.float32, copy=False)
-    if a.dtype not in (np.uint8, np.uint16, np.float32): raise ImageError(f'{path}: unsupported pixel type {a.dtype} (mode {mode})')
+    with _pillow_errors(path), Image.open(path) as im:
+        im.load() # decode everything now: truncation and corruption surface here
+        mode, fmt = im.mode, im.format
+        if im.width == 0 or im.height == 0: raise ImageError(f'{path}: zero-sized image ({im.width}x{im.height})')
+        try: exif = im.getexif()
+        except Exception: exif = None
+        info = {'format': fmt, 'mode': mode, 'icc_profile': im.info.get('icc_profile'), 'dpi': im.info.get('dpi'),
+                'orientation': int(exif.get(0x0112, 1) or 1) if exif else 1}
+        if fmt == 'PNG' and (png := _png_header(head)) and png[2] == 16: deep = 'png'
+        elif fmt == 'TIFF' and max(np.atleast_1d(im.tag_v2.get(258, 8))) > 8 and mode not in ('I;16', 'I;16B', 'I;16L', 'I', 'F'): deep = 'tiff'
+        if deep: a = None
+        elif mode in ('L', 'LA', 'RGB', 'RGBA', 'I;16', 'I;16L', 'I;16B', 'I;16N', 'I', 'F'): a = np.asarray(im)
+        elif mode == 'RGBX': a = np.asarray(im)[..., :3]
+        elif mode == '1': a = np.asarray(im).astype(np.uint8) * 255
+        elif mode in ('P', 'PA'): a = _convert(im, path, 'RGBA' if mode == 'PA' or 'transparency' in im.info else 'RGB')
+        else: a = _convert(im, path) # CMYK, YCbCr, LAB, ...
+    if deep == 'png': a = _read_png16(path, channels=0) # Pillow keeps only 8 bits of 16-bit colour PNGs
+    elif deep == 'tiff': a = _read_tiff_deep(path, alpha=True)
+    a = _pixel_type(a, path, mode)
     if a.ndim == 2: a = a[..., None]
     if a.ndim != 3 or a.shape[-1] not in (1, 2, 3, 4): raise ImageError(f'{path}: unexpected pixel layout {a.shape} (mode {mode})')
     a = _upright(a, info['orientation'])
